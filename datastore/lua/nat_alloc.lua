@@ -7,10 +7,23 @@
 -- ARGV[6]  TTL in milliseconds
 -- ARGV[7]  16-byte value template (inside address, port, proto, state; public part zero)
 -- ARGV[8]  maximum number of ports to probe
+-- ARGV[9], ARGV[10], ARGV[11]  TTL in ms for state new, established, closing: when the
+--          mapping exists its idle timeout is refreshed (both keys), unless ARGV[9] is "0"
 -- Returns {0, value} when the mapping existed, {1, value} when created here,
 -- {-1, ""} when no port was free among the probed ones.
+-- Our own writes end CLIENT TRACKING of a key for this client (NOLOOP suppresses the
+-- message but Redis forgets the key), so every script reads back what it wrote: the
+-- caller's cache keeps receiving invalidations for the keys it holds.
 local v = redis.call('GET', KEYS[1])
 if v then
+  if ARGV[9] ~= '0' then
+    local ttl = ARGV[9 + string.byte(v, 14)]
+    local rkey = ARGV[1] .. string.sub(v, 13, 13) .. '\0' .. string.sub(v, 11, 12) .. string.sub(v, 5, 8)
+    redis.call('PEXPIRE', KEYS[1], ttl)
+    redis.call('PEXPIRE', rkey, ttl)
+    redis.call('GET', KEYS[1])
+    redis.call('GET', rkey)
+  end
   return {0, v}
 end
 local lo = tonumber(ARGV[4])
@@ -27,6 +40,8 @@ for _ = 1, probes do
   local rkey = ARGV[1] .. proto .. '\0' .. pb .. pub
   if redis.call('SET', rkey, value, 'NX', 'PX', ARGV[6]) then
     redis.call('SET', KEYS[1], value, 'PX', ARGV[6])
+    redis.call('GET', KEYS[1])
+    redis.call('GET', rkey)
     return {1, value}
   end
 end

@@ -6,6 +6,9 @@
 -- ARGV[4]  "1" when a new connection reuses the mapping (allows closing -> new)
 -- Returns {1, value} applied, {0, value} not applied because the stored state is already
 -- at or past it, {-1, ""} mapping gone, {-2, value} mapping now belongs to another flow.
+-- Our own writes end CLIENT TRACKING of a key for this client (NOLOOP suppresses the
+-- message but Redis forgets the key), so every script reads back what it wrote: the
+-- caller's cache keeps receiving invalidations for the keys it holds.
 local v = redis.call('GET', KEYS[1])
 if not v then
   return {-1, ''}
@@ -21,4 +24,6 @@ end
 local nv = string.sub(v, 1, 13) .. string.char(new) .. string.sub(v, 15, 16)
 redis.call('SET', KEYS[1], nv, 'PX', ARGV[3])
 redis.call('SET', KEYS[2], nv, 'PX', ARGV[3])
+redis.call('GET', KEYS[1])
+redis.call('GET', KEYS[2])
 return {1, nv}

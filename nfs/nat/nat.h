@@ -2,6 +2,7 @@
 #ifndef NFS_NAT_H
 #define NFS_NAT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rte_byteorder.h>
@@ -38,6 +39,13 @@ int nat_config_load_file(struct nat_config *cfg, const char *path, char *err, si
 
 /* Same, from a JSON text. */
 int nat_config_load_string(struct nat_config *cfg, const char *json, char *err, size_t errsz);
+
+/* Add one public address (dotted quad). 'field' names it in the error message. */
+int nat_config_add_public_ip(struct nat_config *cfg, const char *s, const char *field, char *err,
+			     size_t errsz);
+
+/* Set timeout 'name' ("tcp_established", "udp", ...) to 'seconds'. 0 or -ENOENT. */
+int nat_config_set_timeout(struct nat_config *cfg, const char *name, uint32_t seconds);
 
 /* Check the whole configuration. Returns 0 or -EINVAL naming the field in 'err'. */
 int nat_config_validate(const struct nat_config *cfg, char *err, size_t errsz);
