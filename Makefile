@@ -28,7 +28,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BINS := $(BUILD)/nf-nat
 
 .PHONY: all test bench fuzz deps clean golden-pcaps
-all: $(BINS) $(BUILD)/tests/.built
+all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -53,6 +53,11 @@ $(BUILD)/libnat.a: $(NAT_OBJS)
 $(BUILD)/nf-nat: $(call obj,nfs/nat/main.c) $(BUILD)/libnat.a $(BUILD)/libsnf.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The runtime's test NF (tests/integration/passthru_nf.c has its own main).
+$(BUILD)/tests/nf-passthru: $(call obj,tests/integration/passthru_nf.c) $(BUILD)/libsnf.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(BUILD)/libnat.a $(BUILD)/libsnf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lpcap
@@ -65,7 +70,7 @@ $(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(HARNESS_OBJS) $(BUILD)/libnat.a $
 
 # Fuzz target: clang + libFuzzer + ASan/UBSan, its own object tree.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(BUILD)/gen $(PKG_CFLAGS) -std=gnu11
-$(BUILD)/fuzz/fuzz_nat: tests/fuzz/fuzz_nat.c $(NF_SRCS) $(STORE_SRCS) $(NAT_SRCS) $(BUILD)/gen/lua_scripts.c
+$(BUILD)/fuzz/fuzz_nat: tests/fuzz/fuzz_nat.c tests/harness/pktgen.c $(NF_SRCS) $(STORE_SRCS) $(NAT_SRCS) $(BUILD)/gen/lua_scripts.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -45,7 +45,8 @@ struct nf_opts {
 struct nf_def {
 	const char *name;		/* "nat" */
 	const char *usage;		/* help text for the NF's own options */
-	const struct option *options;	/* NF's own long options (terminated by a zero entry) */
+	const struct option *options;	/* NF's own long options (terminated by a zero entry);
+					 * their 'val' must be below 0x10000 and not '?', ':' or 0 */
 
 	/* Handle one of the NF's own options. Return 0, or -EINVAL with a reason in 'err'. */
 	int (*option)(void *nf, int opt, const char *arg, char *err, size_t errsz);
@@ -57,7 +58,8 @@ struct nf_def {
 	 * a reason naming the field in 'err' (the runtime prints it and exits with status 2). */
 	int (*configure)(void *nf, const struct nf_opts *opts, char *err, size_t errsz);
 
-	/* Create the worker for one lcore; its counters live in 'ctr' (owned by the runtime). */
+	/* Create the worker for one lcore (called on the main thread before the loops start);
+	 * its counters live in 'ctr' (owned by the runtime). */
 	void *(*worker_create)(void *nf, unsigned worker_id, struct nf_counters *ctr);
 
 	/* Fast path. Process 'n' packets received on 'in_port'; rewrite them in place and set
@@ -66,8 +68,8 @@ struct nf_def {
 	void (*process_burst)(void *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
 			      uint8_t *out_ports, uint64_t now_us);
 
-	/* Called about every millisecond, and with idle == true when no packet arrived: flush
-	 * write-behind state, apply invalidations, retry the store. */
+	/* Called about every millisecond on the worker's lcore, whether or not packets came:
+	 * flush write-behind state, apply invalidations, retry the store. */
 	void (*tick)(void *w, uint64_t now_us);
 
 	/* Flush pending store writes and free the worker. */

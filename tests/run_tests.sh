@@ -1,0 +1,43 @@
+#!/bin/sh
+# Run every Criterion test binary, then the fuzz target briefly on its seed corpus, and
+# print one closing line "N passed, N failed". Exit status is non-zero on any failure.
+BUILD=${BUILD:-build}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+passed=0
+failed=0
+log=$(mktemp -d)
+
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	echo "== $name"
+	"$t" --verbose=0 >"$log/$name.out" 2>&1
+	rc=$?
+	grep -v ' INFO \| WARN \|^\[RUN \]\|^\[PASS\]' "$log/$name.out" | tail -n 40
+	syn=$(grep 'Synthesis:' "$log/$name.out" | tail -n 1)
+	p=$(echo "$syn" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+	f=$(echo "$syn" | sed -n 's/.*Failing: \([0-9]*\).*Crashing: \([0-9]*\).*/\1 \2/p')
+	if [ -z "$p" ]; then
+		echo "$name: no Criterion summary (exit $rc)"
+		failed=$((failed + 1))
+		continue
+	fi
+	passed=$((passed + p))
+	for n in $f; do failed=$((failed + n)); done
+	[ "$rc" -ne 0 ] && [ -z "$f" ] && failed=$((failed + 1))
+done
+
+echo "== fuzz_nat (${FUZZ_SECONDS}s on the seed corpus)"
+corpus="$log/corpus"
+mkdir -p "$corpus" && cp tests/fuzz/corpus/* "$corpus/"
+if "$BUILD"/fuzz/fuzz_nat -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" \
+	>"$log/fuzz.out" 2>&1; then
+	grep -E '^Done|stat::number_of_executed_units' "$log/fuzz.out"
+	passed=$((passed + 1))
+else
+	tail -n 40 "$log/fuzz.out"
+	failed=$((failed + 1))
+fi
+rm -rf "$log"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
