@@ -12,7 +12,8 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 
 NF_SRCS    := $(wildcard nf/*.c)
 STORE_SRCS := $(wildcard datastore/*.c)
-NAT_SRCS   := $(filter-out nfs/nat/main.c,$(wildcard nfs/nat/*.c))
+NFS        := $(notdir $(wildcard nfs/*))
+NFS_SRCS   := $(filter-out %/main.c,$(wildcard nfs/*/*.c))
 LUA_FILES  := $(sort $(wildcard datastore/lua/*.lua))
 HARNESS_SRCS := $(wildcard tests/harness/*.c)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
@@ -21,11 +22,12 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_OBJS := $(call obj,$(NF_SRCS) $(STORE_SRCS)) $(BUILD)/obj/gen/lua_scripts.o
-NAT_OBJS := $(call obj,$(NAT_SRCS))
+NF_LIBS  := $(foreach n,$(NFS),$(BUILD)/lib$(n).a)
 HARNESS_OBJS := $(call obj,$(HARNESS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-BINS := $(BUILD)/nf-nat
+BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all test bench fuzz deps clean golden-pcaps
 all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru
@@ -34,52 +36,62 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# The Lua scripts are embedded as byte arrays: lua_<name>[] and lua_<name>_size.
+# The Lua scripts are embedded as a table of {name, text, size}: lua_blobs[], n_lua_blobs.
 $(BUILD)/gen/lua_scripts.c: $(LUA_FILES) Makefile
 	@mkdir -p $(dir $@)
 	@{ for f in $(LUA_FILES); do n=$$(basename $$f .lua); \
-	   echo "const unsigned char lua_$${n}[] = {"; \
-	   od -An -v -tx1 $$f | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
-	   echo "};"; echo "const unsigned long lua_$${n}_size = sizeof(lua_$${n});"; done; } > $@
+	   echo "static const unsigned char lua_$${n}[] = {"; \
+	   od -An -v -tx1 $$f | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo "};"; done; \
+	   echo "struct lua_blob { const char *name; const unsigned char *text; unsigned long size; };"; \
+	   echo "const struct lua_blob lua_blobs[] = {"; \
+	   for f in $(LUA_FILES); do n=$$(basename $$f .lua); \
+	   echo "	{ \"$${n}.lua\", lua_$${n}, sizeof(lua_$${n}) },"; done; \
+	   echo "};"; echo "const unsigned n_lua_blobs = sizeof(lua_blobs) / sizeof(lua_blobs[0]);"; } > $@
 $(BUILD)/obj/gen/lua_scripts.o: $(BUILD)/gen/lua_scripts.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -c $< -o $@
 
 $(BUILD)/libsnf.a: $(LIB_OBJS)
 	ar rcs $@ $^
-$(BUILD)/libnat.a: $(NAT_OBJS)
-	ar rcs $@ $^
-
-$(BUILD)/nf-nat: $(call obj,nfs/nat/main.c) $(BUILD)/libnat.a $(BUILD)/libsnf.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+# Each network function nfs/<nf>/ becomes lib<nf>.a (everything but main.c) and nf-<nf>.
+define NF_RULES
+$(BUILD)/lib$(1).a: $$(call obj,$$(filter-out %/main.c,$$(wildcard nfs/$(1)/*.c)))
+	ar rcs $$@ $$^
+$(BUILD)/nf-$(1): $$(call obj,nfs/$(1)/main.c) $(BUILD)/lib$(1).a $(BUILD)/libsnf.a
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach n,$(NFS),$(eval $(call NF_RULES,$(n))))
 
 # The runtime's test NF (tests/integration/passthru_nf.c has its own main).
 $(BUILD)/tests/nf-passthru: $(call obj,tests/integration/passthru_nf.c) $(BUILD)/libsnf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(BUILD)/libnat.a $(BUILD)/libsnf.a
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(NF_LIBS) $(BUILD)/libsnf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lpcap
 
 $(BUILD)/tests/.built: $(UNIT_BINS)
 	@mkdir -p $(dir $@) && touch $@
 
-$(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(HARNESS_OBJS) $(BUILD)/libnat.a $(BUILD)/libsnf.a
+$(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(HARNESS_OBJS) $(NF_LIBS) $(BUILD)/libsnf.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Fuzz target: clang + libFuzzer + ASan/UBSan, its own object tree.
+# Fuzz targets tests/fuzz/fuzz_<name>.c: clang + libFuzzer + ASan/UBSan, built from source
+# (not from the gcc objects); seed corpus in tests/fuzz/corpus/<name>/.
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(BUILD)/gen $(PKG_CFLAGS) -std=gnu11
-$(BUILD)/fuzz/fuzz_nat: tests/fuzz/fuzz_nat.c tests/harness/pktgen.c $(NF_SRCS) $(STORE_SRCS) $(NAT_SRCS) $(BUILD)/gen/lua_scripts.c
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/harness/pktgen.c $(NF_SRCS) $(STORE_SRCS) $(NFS_SRCS) $(BUILD)/gen/lua_scripts.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
 
-test: all $(BUILD)/fuzz/fuzz_nat
+test: all $(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run_tests.sh
 
-fuzz: $(BUILD)/fuzz/fuzz_nat
-	mkdir -p $(BUILD)/fuzz/corpus && cp tests/fuzz/corpus/* $(BUILD)/fuzz/corpus/
-	$(BUILD)/fuzz/fuzz_nat -max_total_time=$${FUZZ_SECONDS:-600} $(BUILD)/fuzz/corpus
+# Longer fuzzing: FUZZ_SECONDS per target (default 600), corpus kept in $(BUILD)/fuzz/corpus/.
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+	  cp tests/fuzz/corpus/$$n/* $(BUILD)/fuzz/corpus/$$n/; \
+	  $$f -max_total_time=$${FUZZ_SECONDS:-600} $(BUILD)/fuzz/corpus/$$n || exit 1; done
 
 bench: all $(BUILD)/bench-nf
 	BUILD=$(BUILD) tests/bench/run_bench.sh

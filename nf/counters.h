@@ -28,6 +28,9 @@ enum nf_ctr {
 	NF_CTR_DROP_STORE_DOWN,		/* needed the store, store unreachable */
 	NF_CTR_DROP_STORE_ERROR,	/* store answered with an error */
 	NF_CTR_DROP_POLICY,		/* an NF rule said no */
+	NF_CTR_DROP_NO_CONN,		/* fits no tracked connection and no allow rule */
+	NF_CTR_DROP_BAD_STATE,		/* violates the connection's state (e.g. RST out of window) */
+	NF_CTR_DROP_NO_BACKEND,		/* no backend available for a new connection */
 	NF_CTR_CACHE_HITS,
 	NF_CTR_CACHE_MISSES,
 	NF_CTR_STORE_ROUND_TRIPS,

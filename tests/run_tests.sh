@@ -1,5 +1,5 @@
 #!/bin/sh
-# Run every Criterion test binary, then the fuzz target briefly on its seed corpus, and
+# Run every Criterion test binary, then each fuzz target briefly on its seed corpus, and
 # print one closing line "N passed, N failed". Exit status is non-zero on any failure.
 BUILD=${BUILD:-build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
@@ -27,17 +27,21 @@ for t in "$BUILD"/tests/test_*; do
 	[ "$rc" -ne 0 ] && [ -z "$f" ] && failed=$((failed + 1))
 done
 
-echo "== fuzz_nat (${FUZZ_SECONDS}s on the seed corpus)"
-corpus="$log/corpus"
-mkdir -p "$corpus" && cp tests/fuzz/corpus/* "$corpus/"
-if "$BUILD"/fuzz/fuzz_nat -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" \
-	>"$log/fuzz.out" 2>&1; then
-	grep -E '^Done|stat::number_of_executed_units' "$log/fuzz.out"
-	passed=$((passed + 1))
-else
-	tail -n 40 "$log/fuzz.out"
-	failed=$((failed + 1))
-fi
+for f in "$BUILD"/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=${f##*/fuzz_}
+	echo "== fuzz_$name (${FUZZ_SECONDS}s on tests/fuzz/corpus/$name)"
+	corpus="$log/corpus_$name"
+	mkdir -p "$corpus" && cp tests/fuzz/corpus/"$name"/* "$corpus/"
+	if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" \
+		>"$log/fuzz_$name.out" 2>&1; then
+		grep -E '^Done' "$log/fuzz_$name.out"
+		passed=$((passed + 1))
+	else
+		tail -n 40 "$log/fuzz_$name.out"
+		failed=$((failed + 1))
+	fi
+done
 rm -rf "$log"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -236,8 +236,7 @@ static void nat_nf_destroy(void *ctx)
 
 const struct nf_def nat_nf_def = {
 	.name = "nat",
-	.usage = "NAT options:\n"
-		 "  --config FILE            JSON config (public_ips, port_range, timeouts, max_port_probes)\n"
+	.usage = "  --config FILE            JSON config (public_ips, port_range, timeouts, max_port_probes)\n"
 		 "  --public-ip A.B.C.D      add a public address (repeatable)\n"
 		 "  --port-range LO-HI       public port range (default 1024-65535)\n"
 		 "  --timeout NAME=SECONDS   tcp_established, tcp_transitory, udp, udp_stream, icmp\n"

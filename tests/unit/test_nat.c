@@ -480,3 +480,49 @@ Test(nat_store, write_behind_counters_reach_the_store)
 	freeReplyObject(r);
 	nat_destroy(a.nat);
 }
+
+/* State A holds in its cache for the outbound side of 'src':'sport', or 0xff if uncached. */
+static uint8_t cached_state(struct inst *a, const char *src, uint16_t sport)
+{
+	struct nat_ckey ck;
+	struct nat_centry *ce;
+
+	memset(&ck, 0, sizeof(ck));
+	ck.dir = NAT_DIR_OUT;
+	ck.ep.proto = IPPROTO_TCP;
+	ck.ep.port = htons(sport);
+	inet_pton(AF_INET, src, &ck.ep.ip);
+	ce = flowcache_lookup(a->w->cache, &ck, nf_now_us());
+	return ce == NULL ? 0xff : ce->val.state;
+}
+
+Test(nat_store, state_change_by_another_instance_invalidates_the_cache)
+{
+	struct inst a, b;
+	uint16_t pub;
+
+	inst_open(&a, NF_MODE_CACHED, CFG);
+	inst_open(&b, NF_MODE_CACHED, CFG);
+	pub = syn_out(&a, "10.0.0.5", 40000);
+	cr_assert_eq(reply_in(&a, pub, "10.0.0.5", 40000, 0x12), NF_PORT_INSIDE);
+	cr_assert_eq(cached_state(&a, "10.0.0.5", 40000), NAT_ST_ESTABLISHED);
+	/* The server's FIN arrives at instance B, which writes the transition through. */
+	cr_assert_eq(reply_in(&b, pub, "10.0.0.5", 40000, 0x11), NF_PORT_INSIDE);
+	for (int i = 0; i < 100 && cached_state(&a, "10.0.0.5", 40000) != 0xff; i++) {
+		usleep(10000);
+		nat_tick(a.w, nf_now_us());
+	}
+	cr_assert_eq(cached_state(&a, "10.0.0.5", 40000), 0xff, "A's stale entry was not invalidated");
+	/* A's next packet (an ACK) reads the current state from the store. */
+	{
+		struct fake_mbuf fm;
+		struct pkt_spec s = out_tcp("10.0.0.5", 40000, "198.51.100.7", 80, 0x10);
+
+		fake_mbuf_build(&fm, &s);
+		cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);
+		cr_assert_eq(sport_of(&fm), pub);
+	}
+	cr_assert_eq(cached_state(&a, "10.0.0.5", 40000), NAT_ST_CLOSING);
+	inst_close(&a);
+	inst_close(&b);
+}

@@ -736,3 +736,15 @@ Test(store_url, too_long, .timeout = 30)
 	cr_assert(strstr(err, "password too long"), "%s", err);
 	cr_assert_eq(store_cfg_parse_url(&cfg, NULL, NULL, 0), -EINVAL);
 }
+
+Test(store_scripts, every_script_id_has_embedded_text)
+{
+	for (int id = 0; id < SCRIPT__COUNT; id++) {
+		size_t size = 0;
+		const char *text = store_script_text((enum store_script)id, &size);
+
+		cr_assert_not_null(text, "script %d (%s) has no datastore/lua file", id,
+				   store_script_name((enum store_script)id));
+		cr_assert_gt(size, 0);
+	}
+}

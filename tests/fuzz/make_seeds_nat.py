@@ -51,7 +51,7 @@ seeds['vlan_opts'] = b'\0' + rec(0, eth(ip(IN, OUT, 6, l4(6, IN, OUT, 1, 2), b'\
 seeds['arp'] = b'\0' + rec(0, eth(b'\0' * 28, etype=0x0806))
 seeds['trunc'] = b'\0' + rec(0, eth(ip(IN, OUT, 6, l4(6, IN, OUT, 1, 2)))[:40])
 seeds['fin'] = b'\0' + rec(0, eth(ip(IN, OUT, 6, l4(6, IN, OUT, 5, 6, flags=0x11))))
-outdir = sys.argv[1] if len(sys.argv) > 1 else 'tests/fuzz/corpus'
+outdir = sys.argv[1] if len(sys.argv) > 1 else 'tests/fuzz/corpus/nat'
 os.makedirs(outdir, exist_ok=True)
 for name, data in seeds.items():
     with open(os.path.join(outdir, name), 'wb') as fh:

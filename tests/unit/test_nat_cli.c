@@ -1,0 +1,77 @@
+/* nf-nat command line: bad configuration exits with status 2 and names the field. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#define EAL "--no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=error -l 0 " \
+	    "--vdev=net_null0 --vdev=net_null1"
+
+struct cli_case {
+	char config[200];	/* JSON written to the --config file, or "" for none */
+	char args[160];		/* NF options after '--' */
+	char want[80];		/* fragment of the message on stderr */
+};
+
+/* Run nf-nat; returns its exit status and leaves stderr in 'err'. */
+static int run_nat(const struct cli_case *c, char *err, size_t errsz)
+{
+	char cfg[] = "/tmp/natcliXXXXXX", out[] = "/tmp/natcli_errXXXXXX", cmd[1024];
+	int fd = mkstemp(cfg), ofd = mkstemp(out), st;
+	FILE *f;
+	size_t n;
+
+	cr_assert(fd >= 0 && ofd >= 0);
+	cr_assert_eq(write(fd, c->config, strlen(c->config)), (ssize_t)strlen(c->config));
+	close(fd);
+	close(ofd);
+	snprintf(cmd, sizeof(cmd), "timeout 20 build/nf-nat " EAL " -- --mode local --stats-interval-ms 0 %s%s %s 2>%s >/dev/null",
+		 c->config[0] ? "--config " : "", c->config[0] ? cfg : "", c->args, out);
+	st = system(cmd);
+	f = fopen(out, "r");
+	n = fread(err, 1, errsz - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	unlink(cfg);
+	unlink(out);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+ParameterizedTestParameters(nat_cli, bad_config_exits_2)
+{
+	static struct cli_case cases[] = {
+		{ "{\"public_ips\": [\"203.0.113.1\"], \"port_range\": [1, 70000]}", "", "port_range[1]: 70000 is out of range" },
+		{ "{\"public_ips\": [\"203.0.113.x\"]}", "", "public_ips[0]: '203.0.113.x' is not an IPv4 address" },
+		{ "{\"public_ip\": [\"203.0.113.1\"]}", "", "public_ip: unknown field" },
+		{ "{\"public_ips\": [\"203.0.113.1\"], \"timeouts\": {\"udp\": 0}}", "", "timeouts.udp: 0 is out of range" },
+		{ "", "", "public_ips: at least one public address is required" },
+		{ "", "--public-ip 203.0.113.1 --port-range 9-3", "--port-range: '9-3'" },
+		{ "", "--public-ip 203.0.113.1 --timeout tcp=5", "--timeout: 'tcp=5'" },
+		{ "", "--public-ip 1.2.3.4.5", "--public-ip: '1.2.3.4.5' is not an IPv4 address" },
+		{ "", "--public-ip 203.0.113.1 --mode fast", "--mode" },
+	};
+	return cr_make_param_array(struct cli_case, cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+ParameterizedTest(struct cli_case *c, nat_cli, bad_config_exits_2, .timeout = 30)
+{
+	char err[4096];
+	int st = run_nat(c, err, sizeof(err));
+
+	cr_assert_eq(st, 2, "exit status %d, stderr: %s", st, err);
+	cr_assert(strstr(err, c->want) != NULL, "stderr lacks '%s': %s", c->want, err);
+}
+
+Test(nat_cli, missing_config_file_is_named, .timeout = 30)
+{
+	char cmd[512];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "timeout 20 build/nf-nat " EAL " -- --config /nonexistent.json 2>&1 | grep -q /nonexistent.json");
+	st = system(cmd);
+	cr_assert_eq(WEXITSTATUS(st), 0);
+}
