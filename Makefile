@@ -29,7 +29,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all test bench fuzz deps clean golden-pcaps
+.PHONY: all test bench fuzz deps clean golden-pcaps demo demo-stop
 all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru
 
 $(BUILD)/obj/%.o: %.c
@@ -101,6 +101,14 @@ golden-pcaps:
 
 deps:
 	deploy/install-deps.sh
+
+# A live demo of the data plane (root): namespaces, veths, a private Redis, two NAT
+# instances in turn under one TCP connection. It keeps running until `make demo-stop`.
+demo: deps all
+	deploy/demo.sh
+
+demo-stop:
+	deploy/demo-stop.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -18,6 +18,12 @@ static const char *const script_names[SCRIPT__COUNT] = {
 	[SCRIPT_NAT_ALLOC] = "nat_alloc.lua",
 	[SCRIPT_NAT_UPDATE] = "nat_update.lua",
 	[SCRIPT_NAT_TOUCH] = "nat_touch.lua",
+	[SCRIPT_FW_UPDATE] = "fw_update.lua",
+	[SCRIPT_FW_TOUCH] = "fw_touch.lua",
+	[SCRIPT_FW_RULES_SET] = "fw_rules_set.lua",
+	[SCRIPT_LB_CREATE] = "lb_create.lua",
+	[SCRIPT_LB_TOUCH] = "lb_touch.lua",
+	[SCRIPT_LB_POOL_PUSH] = "lb_pool_push.lua",
 };
 
 static const struct lua_blob *script_blob(enum store_script id)

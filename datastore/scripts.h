@@ -8,6 +8,12 @@ enum store_script {
 	SCRIPT_NAT_ALLOC,	/* datastore/lua/nat_alloc.lua */
 	SCRIPT_NAT_UPDATE,	/* datastore/lua/nat_update.lua */
 	SCRIPT_NAT_TOUCH,	/* datastore/lua/nat_touch.lua */
+	SCRIPT_FW_UPDATE,	/* datastore/lua/fw_update.lua */
+	SCRIPT_FW_TOUCH,	/* datastore/lua/fw_touch.lua */
+	SCRIPT_FW_RULES_SET,	/* datastore/lua/fw_rules_set.lua */
+	SCRIPT_LB_CREATE,	/* datastore/lua/lb_create.lua */
+	SCRIPT_LB_TOUCH,	/* datastore/lua/lb_touch.lua */
+	SCRIPT_LB_POOL_PUSH,	/* datastore/lua/lb_pool_push.lua */
 	SCRIPT__COUNT
 };
 

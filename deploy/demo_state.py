@@ -103,10 +103,10 @@ def cmd_mappings(r, args):
             continue	# expired between SCAN and GET
         lines.append(mapping_line(r, ns, key, val, pttl))
     n_rev = sum(1 for k in r.scan(ns.encode() + b":r*") if len(k) == len(ns) + 2 + 8)
-    print("  %d mapping(s) (%s:m keys), %d reverse key(s) (%s:r keys)"
+    print("   %d mapping(s) (%s:m keys), %d reverse key(s) (%s:r keys)"
           % (len(lines), ns, n_rev, ns))
     for line in sorted(lines):
-        print("    " + line)
+        print("     " + line)
     return 0
 
 
@@ -116,12 +116,12 @@ def cmd_heartbeat(r, args):
         f = r.call("HGETALL", "snf:inst:" + inst) or []
         h = {f[i].decode(): f[i + 1].decode() for i in range(0, len(f), 2)}
         if not h:
-            print("  %s: no heartbeat" % inst)
+            print("   %s: no heartbeat" % inst)
             rc = 1
             continue
         age_ms = int(time.time() * 1000) - int(h.get("ts_ms", 0))
         drops = sum(int(v) for k, v in h.items() if k.startswith("drop_"))
-        print("  %s: pid %s mode %s, heartbeat %d ms ago (seq %s): rx %s tx %s pps %s, "
+        print("   %s: pid %s mode %s, heartbeat %d ms ago (seq %s): rx %s tx %s pps %s, "
               "flows created %s, checksums completed %s, passed through %s, dropped %d"
               % (inst, h.get("pid"), h.get("mode"), age_ms, h.get("seq"), h.get("rx"),
                  h.get("tx"), h.get("pps"), h.get("flows_created"), h.get("cksum_partial"),

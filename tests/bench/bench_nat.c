@@ -20,6 +20,7 @@
 #include "datastore/scripts.h"
 #include "nf/clock.h"
 #include "nf/counters.h"
+#include "nf/log.h"
 #include "nf/nf.h"
 #include "nfs/nat/nat.h"
 #include "tests/harness/pktgen.h"
@@ -71,6 +72,8 @@ struct bench {
 	struct rte_mbuf *pkts[NF_BURST];
 	struct bench_result cells[BENCH_N_MODES][BENCH_N_P];	/* medians, new flows included */
 	struct bench_result est[BENCH_N_MODES];		/* medians, P = BENCH_EST_P, established */
+	char alloc_sha[41];		/* SHA1 of nat_alloc.lua, "" when not loaded */
+	double rb_alloc;		/* median redis-benchmark EVALSHA nat_alloc -c 1 rate, or -1 */
 };
 
 static uint64_t bench_now_ns(void)
@@ -241,6 +244,145 @@ static uint64_t bench_loop(struct bench *b, struct nat_worker *w, unsigned n_flo
 	return bench_now_ns() - t0;
 }
 
+/* ---- redis-benchmark ---- */
+
+/* Fork 'argv' with its standard output on a pipe; returns the read end, or -1. */
+static int bench_spawn(const char **argv, pid_t *pid)
+{
+	int fds[2];
+
+	if (pipe(fds) != 0)
+		return -1;
+	*pid = fork();
+	if (*pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (*pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(fds[1], STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		close(fds[0]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	return fds[0];
+}
+
+/* Read 'fd' to its end, keeping the last part of the output in 'out'; reap 'pid'. Returns
+ * the output length, or -1 when the child did not exit with status 0. */
+static ssize_t bench_collect(int fd, pid_t pid, char *out, size_t size)
+{
+	size_t len = 0;
+	ssize_t got;
+	int status;
+
+	while ((got = read(fd, out + len, size - 1 - len)) > 0) {
+		len += (size_t)got;
+		if (len > size / 2) {	/* keep draining: only the end matters */
+			memmove(out, out + len - size / 4, size / 4);
+			len = size / 4;
+		}
+	}
+	close(fd);
+	out[len] = '\0';
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? (ssize_t)len : -1;
+}
+
+/* Run redis-benchmark with 'args' after the connection options. Returns the last
+ * "requests per second" figure of its output, or -1. */
+static double bench_rb_run(struct bench *b, int n_args, const char **args)
+{
+	const char *argv[48];
+	char port[8], out[1 << 16];
+	int fd, n = 0;
+	ssize_t len;
+	pid_t pid;
+	char *rps;
+
+	argv[n++] = b->o.redis_benchmark;
+	snprintf(port, sizeof(port), "%u", b->rs.port);
+	if (b->o.use_unix) {
+		argv[n++] = "-s", argv[n++] = b->rs.unix_path;
+	} else {
+		argv[n++] = "-h", argv[n++] = "127.0.0.1", argv[n++] = "-p", argv[n++] = port;
+	}
+	for (int i = 0; i < n_args; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	if ((fd = bench_spawn(argv, &pid)) < 0 || (len = bench_collect(fd, pid, out, sizeof(out))) < 0)
+		return -1;
+	rps = memmem(out, (size_t)len, " requests per second", 20);
+	if (rps == NULL)
+		return -1;
+	while (rps > out && rps[-1] != ' ' && rps[-1] != '\t' && rps[-1] != '\r' && rps[-1] != '\n')
+		rps--;
+	return strtod(rps, NULL);
+}
+
+/* SHA1 of nat_alloc.lua as the server knows it (SCRIPT LOAD; FLUSHALL keeps scripts), into
+ * 'sha' (41 bytes). */
+static int bench_alloc_sha(struct bench *b, char *sha)
+{
+	size_t size;
+	const char *text = store_script_text(SCRIPT_NAT_ALLOC, &size);
+	redisReply *r = redisCommand(b->admin, "SCRIPT LOAD %b", text, size);
+	int ok = r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40;
+
+	if (ok)
+		memcpy(sha, r->str, 41);
+	if (r != NULL)
+		freeReplyObject(r);
+	return ok ? 0 : -EIO;
+}
+
+/* EVALSHA nat_alloc as the NAT sends it in cached mode for a new flow: random inside
+ * endpoint (forward key) and random reverse-key prefix, so that every call allocates on
+ * its first probe, like the NAT with 16 x 64512 free ports. */
+static double bench_rb_alloc(struct bench *b, const char *sha, const char *clients)
+{
+	const char *args[] = {
+		"-n", BENCH_RB_REQUESTS_STR, "-c", clients, "-P", "32", "-r", "100000000", "-q",
+		"EVALSHA", sha, "1", "rb:m__rand_int__",	/* KEYS[1] forward key */
+		"rb:r__rand_int__",	/* ARGV[1] reverse key prefix */
+		"rb:puPPPP",		/* ARGV[2] port cursor key: "<ns>:p" + proto + address */
+		"PPPP",			/* ARGV[3] public address, 4 bytes */
+		"1024", "65535", "30000",	/* ARGV[4..6] port range, TTL ms */
+		"AAAA0000BB00u000",	/* ARGV[7] 16-byte value template */
+		"128", "0", "0", "0",	/* ARGV[8] probes, ARGV[9..11] no refresh */
+	};
+
+	return bench_rb_run(b, (int)(sizeof(args) / sizeof(args[0])), args);
+}
+
+/* redis-benchmark of nat_alloc with one client on an empty data set, or -1. */
+static double bench_rb_side(struct bench *b)
+{
+	if (b->o.redis_benchmark == NULL || b->alloc_sha[0] == '\0' || bench_flushall(b) != 0)
+		return -1;
+	return bench_rb_alloc(b, b->alloc_sha, "1");
+}
+
+static int bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double bench_rb_get(struct bench *b)
+{
+	const char *args[] = { "-n", BENCH_RB_REQUESTS_STR, "-c", "1", "-P", "32", "-r", "100000", "-q",
+			       "GET", "key:__rand_int__" };
+
+	return bench_rb_run(b, (int)(sizeof(args) / sizeof(args[0])), args);
+}
+
 /* ---- one run of a cell ---- */
 
 static struct nat_worker *bench_worker(struct bench *b, enum nf_mode mode, unsigned p, unsigned rep,
@@ -354,18 +496,38 @@ static struct bench_result *bench_cell_slot(struct bench *b, unsigned c)
 	return &b->cells[c / BENCH_N_P][c % BENCH_N_P];
 }
 
+/* Cell 'k' of the run order: for each P, local, cached, remote, so that the cells compared
+ * in the ratios run next to each other in time (other load on the machine hits both). */
+static unsigned bench_cell_order(unsigned k)
+{
+	static const unsigned mode_order[BENCH_N_MODES] = { 0, 2, 1 };	/* local, cached, remote */
+	unsigned group = k / BENCH_N_MODES, m = mode_order[k % BENCH_N_MODES];
+
+	if (group == BENCH_N_P)
+		return BENCH_N_MODES * BENCH_N_P + m;	/* established */
+	return m * BENCH_N_P + group;
+}
+
 /* Every cell, each run 'reps' times; the slot of a cell gets the run with the median rate.
  * The repetitions are interleaved (all cells once, then again) so drift hits every cell alike. */
 static int bench_cells(struct bench *b)
 {
 	struct bench_result *runs = calloc((size_t)BENCH_N_CELLS * b->o.reps, sizeof(*runs));
-	int rc = 0;
+	double *rb = calloc(b->o.reps, sizeof(*rb));
+	int rc = runs != NULL && rb != NULL ? 0 : -ENOMEM;
 
-	if (runs == NULL)
-		return -ENOMEM;
 	for (unsigned rep = 0; rep < b->o.reps && rc == 0; rep++)
-		for (unsigned c = 0; c < BENCH_N_CELLS && rc == 0; c++)
+		for (unsigned k = 0; k < BENCH_N_CELLS && rc == 0; k++) {
+			unsigned c = bench_cell_order(k);
+
 			rc = bench_cell_run(b, c, rep, &runs[c * b->o.reps + rep]);
+			if (k == BENCH_N_MODES - 1)	/* right after the P=1 cells */
+				rb[rep] = bench_rb_side(b);
+		}
+	if (rc == 0) {
+		qsort(rb, b->o.reps, sizeof(*rb), bench_cmp_double);
+		b->rb_alloc = rb[b->o.reps / 2];
+	}
 	for (unsigned c = 0; c < BENCH_N_CELLS && rc == 0; c++) {
 		struct bench_result *cell = &runs[c * b->o.reps];
 
@@ -373,99 +535,8 @@ static int bench_cells(struct bench *b)
 		*bench_cell_slot(b, c) = cell[b->o.reps / 2];
 	}
 	free(runs);
+	free(rb);
 	return rc;
-}
-
-/* ---- redis-benchmark ---- */
-
-/* Run redis-benchmark with 'args' after the connection options; its output goes into 'out'.
- * Returns the last "requests per second" figure, or -1. */
-static double bench_rb_run(struct bench *b, int n_args, const char **args)
-{
-	const char *argv[48];
-	char port[8], out[1 << 16];
-	int fds[2], n = 0, status;
-	size_t len = 0;
-	ssize_t got;
-	pid_t pid;
-	char *rps;
-
-	argv[n++] = b->o.redis_benchmark;
-	snprintf(port, sizeof(port), "%u", b->rs.port);
-	if (b->o.use_unix) {
-		argv[n++] = "-s", argv[n++] = b->rs.unix_path;
-	} else {
-		argv[n++] = "-h", argv[n++] = "127.0.0.1", argv[n++] = "-p", argv[n++] = port;
-	}
-	for (int i = 0; i < n_args; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	if (pipe(fds) != 0 || (pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(fds[1], STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(fds[0]);
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	while ((got = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
-		len += (size_t)got;
-	close(fds[0]);
-	out[len] = '\0';
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	rps = memmem(out, len, " requests per second", 20);
-	if (rps == NULL || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return -1;
-	while (rps > out && rps[-1] != ' ' && rps[-1] != '\t' && rps[-1] != '\r' && rps[-1] != '\n')
-		rps--;
-	return strtod(rps, NULL);
-}
-
-/* SHA1 of nat_alloc.lua as the server knows it (SCRIPT LOAD), into 'sha' (41 bytes). */
-static int bench_alloc_sha(struct bench *b, char *sha)
-{
-	size_t size;
-	const char *text = store_script_text(SCRIPT_NAT_ALLOC, &size);
-	redisReply *r = redisCommand(b->admin, "SCRIPT LOAD %b", text, size);
-	int ok = r != NULL && r->type == REDIS_REPLY_STRING && r->len == 40;
-
-	if (ok)
-		memcpy(sha, r->str, 41);
-	if (r != NULL)
-		freeReplyObject(r);
-	return ok ? 0 : -EIO;
-}
-
-/* EVALSHA nat_alloc as the NAT sends it in cached mode for a new flow: random inside
- * endpoint (forward key) and random reverse-key prefix, so that every call allocates on
- * its first probe, like the NAT with 16 x 64512 free ports. */
-static double bench_rb_alloc(struct bench *b, const char *sha, const char *clients)
-{
-	const char *args[] = {
-		"-n", BENCH_RB_REQUESTS_STR, "-c", clients, "-P", "32", "-r", "100000000", "-q",
-		"EVALSHA", sha, "1", "rb:m__rand_int__",	/* KEYS[1] forward key */
-		"rb:r__rand_int__",	/* ARGV[1] reverse key prefix */
-		"rb:puPPPP",		/* ARGV[2] port cursor key: "<ns>:p" + proto + address */
-		"PPPP",			/* ARGV[3] public address, 4 bytes */
-		"1024", "65535", "30000",	/* ARGV[4..6] port range, TTL ms */
-		"AAAA0000BB00u000",	/* ARGV[7] 16-byte value template */
-		"128", "0", "0", "0",	/* ARGV[8] probes, ARGV[9..11] no refresh */
-	};
-
-	return bench_rb_run(b, (int)(sizeof(args) / sizeof(args[0])), args);
-}
-
-static double bench_rb_get(struct bench *b)
-{
-	const char *args[] = { "-n", BENCH_RB_REQUESTS_STR, "-c", "1", "-P", "32", "-r", "100000", "-q",
-			       "GET", "key:__rand_int__" };
-
-	return bench_rb_run(b, (int)(sizeof(args) / sizeof(args[0])), args);
 }
 
 /* ---- report ---- */
@@ -500,14 +571,26 @@ static void bench_redis_version(struct bench *b, char *buf, size_t size)
 		freeReplyObject(r);
 }
 
+static void bench_loadavg(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f == NULL || fgets(buf, (int)size, f) == NULL)
+		snprintf(buf, size, "unknown");
+	buf[strcspn(buf, "\n")] = '\0';
+	if (f != NULL)
+		fclose(f);
+}
+
 static void bench_print_header(struct bench *b)
 {
-	char cpu[256], ver[64], date[64];
+	char cpu[256], ver[64], date[64], load[128];
 	struct utsname u;
 	time_t t = time(NULL);
 
 	bench_cpu_model(cpu, sizeof(cpu));
 	bench_redis_version(b, ver, sizeof(ver));
+	bench_loadavg(load, sizeof(load));
 	uname(&u);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&t));
 	printf("## NAT benchmark (make bench)\n\n| machine | |\n|---|---|\n");
@@ -516,6 +599,7 @@ static void bench_print_header(struct bench *b)
 	printf("| redis | redis-server %s, %s, no persistence |\n", ver,
 	       b->o.use_unix ? "unix socket" : "TCP loopback 127.0.0.1");
 	printf("| date | %s |\n", date);
+	printf("| /proc/loadavg at start | %s |\n", load);
 	printf("| workload | one core, in-process nat_process_burst on bursts of 32; outbound %s, %u-byte "
 	       "frames; F flows x P packets, flows interleaved round-robin; %u packets per pass, F <= %u; "
 	       "passes of new flows until >= %.1f s; median of %u runs |\n\n",
@@ -588,17 +672,15 @@ static void bench_print_ratios(struct bench *b)
 	printf("\n");
 }
 
-/* New-flow setup: NAT cached P=1 next to redis-benchmark of the same script. */
+/* New-flow setup: NAT cached P=1 next to redis-benchmark of the same script (the -c 1 runs
+ * were made between the cells, median; the others are references run once here). */
 static void bench_setup_rates(struct bench *b)
 {
 	const struct bench_result *r = &b->cells[2][0];
-	double nat = (double)r->flows / bench_secs(r), c1 = -1, c4 = -1, get = -1;
-	char sha[41];
+	double nat = (double)r->flows / bench_secs(r), c1 = b->rb_alloc, c4 = -1, get = -1;
 
-	if (b->o.redis_benchmark != NULL && bench_flushall(b) == 0 && bench_alloc_sha(b, sha) == 0) {
-		c1 = bench_rb_alloc(b, sha, "1");
-		bench_flushall(b);
-		c4 = bench_rb_alloc(b, sha, "4");
+	if (c1 > 0 && bench_flushall(b) == 0) {
+		c4 = bench_rb_alloc(b, b->alloc_sha, "4");
 		bench_flushall(b);
 		get = bench_rb_get(b);
 	}
@@ -610,7 +692,8 @@ static void bench_setup_rates(struct bench *b)
 		       b->o.redis_benchmark ? "failed" : "no --redis-benchmark");
 		return;
 	}
-	printf("| redis-benchmark EVALSHA nat_alloc -n %d -c 1 -P 32 | %.0f req/s |\n", BENCH_RB_REQUESTS, c1);
+	printf("| redis-benchmark EVALSHA nat_alloc -n %d -c 1 -P 32 (median of %u, run next to the P=1 "
+	       "cells) | %.0f req/s |\n", BENCH_RB_REQUESTS, b->o.reps, c1);
 	printf("| redis-benchmark EVALSHA nat_alloc -n %d -c 4 -P 32 (reference) | %.0f req/s |\n",
 	       BENCH_RB_REQUESTS, c4);
 	printf("| redis-benchmark GET -n %d -c 1 -P 32 (reference) | %.0f req/s |\n\n", BENCH_RB_REQUESTS,
@@ -664,6 +747,7 @@ int main(int argc, char **argv)
 		bench_usage();
 		return 2;
 	}
+	nf_log_threshold = NF_LOG_WARN;	/* no "store connected" line per run */
 	if (bench_nat_config(&b) != 0 || bench_buffers(&b) != 0)
 		return 1;
 	if (redis_server_start(&b.rs, NULL) != 0) {
@@ -672,6 +756,8 @@ int main(int argc, char **argv)
 	}
 	if (bench_admin_connect(&b) != 0)
 		goto out;
+	if (b.o.redis_benchmark != NULL && bench_alloc_sha(&b, b.alloc_sha) != 0)
+		fprintf(stderr, "bench: SCRIPT LOAD nat_alloc.lua failed: no redis-benchmark lines\n");
 	bench_print_header(&b);
 	fflush(stdout);
 	if (bench_cells(&b) != 0)

@@ -47,7 +47,7 @@ NAT_IN_MAC, NAT_OUT_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02", 
 
 
 def host_mac(ip):
-    """A stable MAC for an inside host: 02:00:0a:xx:xx:xx from its address."""
+    """A stable MAC for an inside host: 02:00 and the four bytes of its address."""
     b = [int(x) for x in ip.split(".")]
     return "02:00:%02x:%02x:%02x:%02x" % tuple(b)
 

@@ -1,0 +1,294 @@
+/* Firewall rule sets: the JSON form compiled into a flat array, with precise error messages. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "nfs/firewall/fw_rules.h"
+
+#define RULE_FIELDS "action, proto, dir, src, dst, src_ports, dst_ports, comment"
+
+/* "<where>: <what>" into 'err'; returns -EINVAL. */
+static int rule_err(char *err, size_t errsz, const char *where, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int rule_err(char *err, size_t errsz, const char *where, const char *fmt, ...)
+{
+	char what[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(err, errsz, "%s: %s", where, what);
+	return -EINVAL;
+}
+
+static int parse_action(const json_t *v, const char *where, uint8_t *out, char *err, size_t errsz)
+{
+	const char *s = json_string_value(v);
+
+	if (s != NULL && strcmp(s, "allow") == 0)
+		*out = FW_ALLOW;
+	else if (s != NULL && strcmp(s, "deny") == 0)
+		*out = FW_DENY;
+	else
+		return rule_err(err, errsz, where, "must be \"allow\" or \"deny\"");
+	return 0;
+}
+
+static int parse_proto(const json_t *v, const char *where, uint8_t *out, char *err, size_t errsz)
+{
+	static const struct { const char *name; uint8_t proto; } protos[] = {
+		{ "any", 0 }, { "tcp", IPPROTO_TCP }, { "udp", IPPROTO_UDP }, { "icmp", IPPROTO_ICMP },
+	};
+	const char *s = json_string_value(v);
+
+	for (size_t i = 0; s != NULL && i < sizeof(protos) / sizeof(protos[0]); i++) {
+		if (strcmp(s, protos[i].name) == 0) {
+			*out = protos[i].proto;
+			return 0;
+		}
+	}
+	if (s == NULL)
+		return rule_err(err, errsz, where, "must be a string: tcp, udp, icmp or any");
+	return rule_err(err, errsz, where, "'%s' is not one of tcp, udp, icmp, any", s);
+}
+
+static int parse_dir(const json_t *v, const char *where, uint8_t *out, char *err, size_t errsz)
+{
+	const char *s = json_string_value(v);
+
+	if (s != NULL && strcmp(s, "in") == 0)
+		*out = FW_DIR_IN;
+	else if (s != NULL && strcmp(s, "out") == 0)
+		*out = FW_DIR_OUT;
+	else if (s != NULL && strcmp(s, "any") == 0)
+		*out = FW_DIR_ANY;
+	else if (s == NULL)
+		return rule_err(err, errsz, where, "must be a string: in, out or any");
+	else
+		return rule_err(err, errsz, where, "'%s' is not one of in, out, any", s);
+	return 0;
+}
+
+/* "A.B.C.D/LEN", "A.B.C.D" (/32) or "any" (/0) into host-order 'net' and 'mask'. */
+static int parse_prefix(const json_t *v, const char *where, uint32_t *net, uint32_t *mask,
+			char *err, size_t errsz)
+{
+	const char *s = json_string_value(v);
+	char addr[INET_ADDRSTRLEN], end;
+	unsigned len = 32;
+	struct in_addr a;
+
+	if (s == NULL)
+		return rule_err(err, errsz, where, "must be a string \"A.B.C.D/LEN\"");
+	if (strcmp(s, "any") == 0) {
+		*net = *mask = 0;
+		return 0;
+	}
+	if (strchr(s, '/') == NULL) {
+		if (sscanf(s, "%15[0-9.]%c", addr, &end) != 1)
+			return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+	} else if (sscanf(s, "%15[0-9.]/%2u%c", addr, &len, &end) != 2) {
+		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+	}
+	if (inet_pton(AF_INET, addr, &a) != 1 || len > 32)
+		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+	*mask = len == 0 ? 0 : ~0u << (32 - len);
+	*net = ntohl(a.s_addr);
+	if (*net & ~*mask)
+		return rule_err(err, errsz, where, "'%s' has bits set outside the /%u mask", s, len);
+	return 0;
+}
+
+static int port_value(json_int_t p, const char *where, char *err, size_t errsz)
+{
+	if (p < 0 || p > 65535)
+		return rule_err(err, errsz, where, "%lld is not a port", (long long)p);
+	return 0;
+}
+
+/* A port range given as N, "N", "LO-HI", "any" or [LO, HI]. */
+static int parse_ports(const json_t *v, const char *where, uint16_t *lo, uint16_t *span,
+		       char *err, size_t errsz)
+{
+	long long a, b;
+	char end;
+
+	if (json_is_integer(v)) {
+		a = b = json_integer_value(v);
+	} else if (json_is_array(v) && json_array_size(v) == 2 &&
+		   json_is_integer(json_array_get(v, 0)) && json_is_integer(json_array_get(v, 1))) {
+		a = json_integer_value(json_array_get(v, 0));
+		b = json_integer_value(json_array_get(v, 1));
+	} else if (json_is_string(v) && strcmp(json_string_value(v), "any") == 0) {
+		a = 0, b = 65535;
+	} else if (json_is_string(v) && sscanf(json_string_value(v), "%lld-%lld%c", &a, &b, &end) == 2) {
+	} else if (json_is_string(v) && sscanf(json_string_value(v), "%lld%c", &a, &end) == 1) {
+		b = a;
+	} else {
+		return rule_err(err, errsz, where, "must be a port, \"LOW-HIGH\", [LOW, HIGH] or \"any\"");
+	}
+	if (port_value(a, where, err, errsz) != 0 || port_value(b, where, err, errsz) != 0)
+		return -EINVAL;
+	if (a > b)
+		return rule_err(err, errsz, where, "%lld-%lld: LOW is above HIGH", a, b);
+	*lo = (uint16_t)a;
+	*span = (uint16_t)(b - a);
+	return 0;
+}
+
+/* One field 'k' of rule 'idx'. */
+static int rule_field(struct fw_rule *r, size_t idx, const char *k, const json_t *v, char *err,
+		      size_t errsz)
+{
+	char where[96];
+
+	snprintf(where, sizeof(where), "rules[%zu].%s", idx, k);
+	if (strcmp(k, "action") == 0)
+		return parse_action(v, where, &r->action, err, errsz);
+	if (strcmp(k, "proto") == 0)
+		return parse_proto(v, where, &r->proto, err, errsz);
+	if (strcmp(k, "dir") == 0)
+		return parse_dir(v, where, &r->dirs, err, errsz);
+	if (strcmp(k, "src") == 0)
+		return parse_prefix(v, where, &r->src_net, &r->src_mask, err, errsz);
+	if (strcmp(k, "dst") == 0)
+		return parse_prefix(v, where, &r->dst_net, &r->dst_mask, err, errsz);
+	if (strcmp(k, "src_ports") == 0)
+		return parse_ports(v, where, &r->sport_lo, &r->sport_span, err, errsz);
+	if (strcmp(k, "dst_ports") == 0)
+		return parse_ports(v, where, &r->dport_lo, &r->dport_span, err, errsz);
+	if (strcmp(k, "comment") == 0)
+		return json_is_string(v) ? 0 : rule_err(err, errsz, where, "must be a string");
+	return rule_err(err, errsz, where, "unknown field (" RULE_FIELDS ")");
+}
+
+/* Checks that need the whole rule. */
+static int rule_check(struct fw_rule *r, size_t idx, const json_t *obj, char *err, size_t errsz)
+{
+	char where[96];
+
+	snprintf(where, sizeof(where), "rules[%zu]", idx);
+	if (json_object_get(obj, "action") == NULL)
+		return rule_err(err, errsz, where, "\"action\" is required (\"allow\" or \"deny\")");
+	r->has_ports = r->sport_span != 0xffff || r->dport_span != 0xffff;
+	if (r->has_ports && r->proto == IPPROTO_ICMP) {
+		snprintf(where, sizeof(where), "rules[%zu].%s", idx,
+			 r->dport_span != 0xffff ? "dst_ports" : "src_ports");
+		return rule_err(err, errsz, where, "ports need proto tcp, udp or any");
+	}
+	return 0;
+}
+
+static int rule_compile(struct fw_rule *r, size_t idx, const json_t *obj, char *err, size_t errsz)
+{
+	const char *k;
+	json_t *v;
+
+	memset(r, 0, sizeof(*r));
+	r->dirs = FW_DIR_ANY;
+	r->sport_span = r->dport_span = 0xffff;
+	if (!json_is_object(obj)) {
+		char where[32];
+
+		snprintf(where, sizeof(where), "rules[%zu]", idx);
+		return rule_err(err, errsz, where, "must be an object");
+	}
+	json_object_foreach((json_t *)obj, k, v)
+		if (rule_field(r, idx, k, v, err, errsz) != 0)
+			return -EINVAL;
+	return rule_check(r, idx, obj, err, errsz);
+}
+
+static int ruleset_top(const json_t *root, bool only_rules, const json_t **rules, uint8_t *def,
+		       char *err, size_t errsz)
+{
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(root))
+		return rule_err(err, errsz, "rules file", "must be a JSON object {\"default\", \"rules\"}");
+	*def = FW_DENY;
+	*rules = json_object_get(root, "rules");
+	if (json_object_get(root, "default") != NULL &&
+	    parse_action(json_object_get(root, "default"), "default", def, err, errsz) != 0)
+		return -EINVAL;
+	if (*rules != NULL && !json_is_array(*rules))
+		return rule_err(err, errsz, "rules", "must be an array of rule objects");
+	if (*rules != NULL && json_array_size(*rules) > FW_MAX_RULES)
+		return rule_err(err, errsz, "rules", "more than %d rules", FW_MAX_RULES);
+	json_object_foreach((json_t *)root, k, v)
+		if (only_rules && strcmp(k, "default") != 0 && strcmp(k, "rules") != 0)
+			return rule_err(err, errsz, k, "unknown field (default, rules)");
+	return 0;
+}
+
+int fw_rules_from_json(const json_t *root, bool only_rules, struct fw_ruleset **out, char *err,
+		       size_t errsz)
+{
+	const json_t *rules;
+	struct fw_ruleset *rs;
+	size_t n;
+	uint8_t def;
+
+	if (ruleset_top(root, only_rules, &rules, &def, err, errsz) != 0)
+		return -EINVAL;
+	n = rules != NULL ? json_array_size(rules) : 0;
+	rs = calloc(1, sizeof(*rs) + n * sizeof(rs->rules[0]));
+	if (rs == NULL) {
+		snprintf(err, errsz, "rules: out of memory");
+		return -ENOMEM;
+	}
+	rs->default_action = def;
+	rs->n_rules = (uint32_t)n;
+	for (size_t i = 0; i < n; i++) {
+		if (rule_compile(&rs->rules[i], i, json_array_get(rules, i), err, errsz) != 0) {
+			free(rs);
+			return -EINVAL;
+		}
+	}
+	*out = rs;
+	return 0;
+}
+
+int fw_rules_parse(const char *json, size_t len, struct fw_ruleset **out, char *err, size_t errsz)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	int rc;
+
+	if (root == NULL) {
+		snprintf(err, errsz, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	rc = fw_rules_from_json(root, true, out, err, errsz);
+	json_decref(root);
+	return rc;
+}
+
+char *fw_rules_canonical(const json_t *root)
+{
+	json_t *rules = json_object_get(root, "rules");
+	json_t *def = json_object_get(root, "default");
+	json_t *obj = json_object();
+	char *text;
+
+	if (obj == NULL)
+		return NULL;
+	json_object_set_new(obj, "default", def != NULL ? json_copy(def) : json_string("deny"));
+	json_object_set_new(obj, "rules", rules != NULL ? json_deep_copy(rules) : json_array());
+	text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(obj);
+	return text;
+}
+
+void fw_ruleset_free(struct fw_ruleset *rs)
+{
+	free(rs);
+}

@@ -1,0 +1,225 @@
+/*
+ * L4 load balancer (TCP and UDP) with Maglev consistent hashing, half NAT, state in the store.
+ *
+ * Theory of operation
+ * -------------------
+ * Services: a virtual service is VIP:port/protocol with a pool of backends (address:port,
+ * weight, active or draining). The pool is shared by every instance of a namespace through
+ * the store: "<ns>:pool" holds it as JSON and "<ns>:pool_ver" its version, both set by one
+ * script (lb_pool_push). Each instance's control thread reads the version every 100 ms and,
+ * when it changed, reads both with one MGET, builds new Maglev tables off the fast path and
+ * swaps a pointer; workers pick the new snapshot up at their next burst, and the old one is
+ * freed once every worker has passed a quiescent point (end of a burst, or a tick).
+ *
+ * Choosing a backend: a new connection is hashed (client address and port, VIP and port,
+ * protocol) into its service's Maglev table (Eisenbud et al., NSDI 2016): 65537 slots filled
+ * in turns by per-backend permutations, a backend of weight w taking w/max turns per round,
+ * draining backends left out. Instances with the same pool build the same table, so they
+ * agree without talking, and a pool change moves only about 1/n of the slots. The choice is
+ * then made durable: lb_create.lua stores it with SET NX semantics, so when two instances
+ * race on one new connection (or hold different pool versions) the first one's backend
+ * wins and both forward to it. Every later packet of the connection, on any instance,
+ * follows the stored choice, whatever the pool has become since (a backend that was drained
+ * or removed keeps its connections until they go idle).
+ *
+ * Half NAT: client -> VIP packets get the backend as destination (address and port); backend
+ * -> client packets get the VIP back as source. The client address is kept, so backends see
+ * real clients (logs, ACLs, no per-connection port allocation, no port exhaustion), at the
+ * price that backends must route their replies through the load balancer (default route or
+ * policy routing) and that one backend address:port cannot hold two connections from the
+ * same client address:port through two VIPs (a new one is refused: drop_no_backend). Full
+ * NAT would lift both by allocating source ports like the NAT, at the cost of hiding the
+ * client and of one more store write per connection.
+ *
+ * State: one connection is a 20-byte value (struct lb_conn) stored under two keys,
+ * "<ns>:f" + client->VIP 5-tuple for the way in and "<ns>:r" + backend->client 5-tuple for
+ * the way back, so any instance can rewrite either direction. Both keys carry the idle
+ * timeout of the protocol (tcp 900 s, udp 300 s) as a Redis TTL, refreshed by each instance
+ * at most once per refresh interval per connection (a quarter of the timeout, at most 30 s,
+ * write-behind through lb_touch.lua). There are no per-connection state transitions: a
+ * connection is immutable, which makes every cached copy valid until it is invalidated
+ * (CLIENT TRACKING), expires, or the store connection is re-established. Per-backend
+ * counters (conns, pkts, bytes in the hash "<ns>:b:<address>:<port>") are coalesced per
+ * worker and flushed every 100 ms with the refreshes.
+ *
+ * Direction: with two ports, packets from the outside port (clients) go in and packets from
+ * the inside port (backends) go out. One-armed: a packet to a VIP address goes in, every
+ * other one is taken as backend -> client and needs a stored connection. Packets in that
+ * address no service (VIP:port/protocol) are dropped (drop_policy); packets out that belong
+ * to no connection are dropped (drop_no_mapping); ICMP is dropped (drop_unsupported). A new
+ * connection to a service without an active backend is dropped (drop_no_backend). Any packet
+ * of an unknown connection creates it (not only a TCP SYN), so a connection whose entry
+ * expired or was lost continues on the backend the table still picks. Non-IPv4 frames pass
+ * through unchanged (to the other port). Fragments: a first fragment is rewritten; later
+ * fragments are dropped and counted.
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+
+#include "nf/cksum.h"
+#include "nfs/lb/lb_int.h"
+
+static uint8_t lb_other_port(uint16_t in_port, bool one_armed)
+{
+	if (one_armed)
+		return 0;
+	return in_port == NF_PORT_INSIDE ? NF_PORT_OUTSIDE : NF_PORT_INSIDE;
+}
+
+static uint8_t lb_direction(const struct lb_worker *w, uint16_t in_port, const struct pkt_info *pi)
+{
+	if (w->lb->opts.one_armed)
+		return lb_pool_is_vip(w->pool, pi->key.dst_ip) ? LB_DIR_IN : LB_DIR_OUT;
+	return in_port == NF_PORT_OUTSIDE ? LB_DIR_IN : LB_DIR_OUT;
+}
+
+static void lb_make_ckey(struct lb_pkt *p, uint8_t dir)
+{
+	memset(&p->ck, 0, sizeof(p->ck));
+	p->ck.dir = dir;
+	p->ck.proto = p->info.key.proto;
+	p->ck.src_ip = p->info.key.src_ip;
+	p->ck.src_port = p->info.key.src_port;
+	p->ck.dst_ip = p->info.key.dst_ip;
+	p->ck.dst_port = p->info.key.dst_port;
+}
+
+/* Parse and classify one packet. Returns false when its verdict is already decided. */
+static bool lb_classify(struct lb_worker *w, uint16_t in_port, struct rte_mbuf *m,
+			struct lb_pkt *p, uint8_t *out_port)
+{
+	enum parse_status st;
+	uint8_t dir;
+
+	st = parse_packet(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p->info);
+	p->resolved = p->created = false;
+	p->svc = NULL;
+	*out_port = NF_VERDICT_DROP;
+	if (st == PARSE_NOT_IPV4) {
+		nf_ctr_add(w->ctr, NF_CTR_PASSTHROUGH, 1);
+		*out_port = lb_other_port(in_port, w->lb->opts.one_armed);
+		return false;
+	}
+	if (st != PARSE_OK) {
+		nf_ctr_add(w->ctr, (enum nf_ctr)(NF_CTR_DROP_PARSE_BASE + st), 1);
+		return false;
+	}
+	if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
+		nf_ctr_add(w->ctr, NF_CTR_DROP_UNSUPPORTED, 1);
+		return false;
+	}
+	dir = lb_direction(w, in_port, &p->info);
+	if (dir == LB_DIR_IN) {
+		p->svc = lb_pool_find(w->pool, p->info.key.dst_ip, p->info.key.dst_port, p->info.proto);
+		if (p->svc == NULL) {
+			nf_ctr_add(w->ctr, NF_CTR_DROP_POLICY, 1);
+			return false;
+		}
+	}
+	lb_make_ckey(p, dir);
+	*out_port = w->lb->opts.one_armed ? 0 : dir == LB_DIR_IN ? NF_PORT_INSIDE : NF_PORT_OUTSIDE;
+	return true;
+}
+
+static void lb_cache_hit(struct lb_worker *w, struct lb_pkt *p, uint64_t now_us)
+{
+	struct lb_centry *ce = NULL;
+
+	if (w->cache != NULL)
+		ce = flowcache_lookup(w->cache, &p->ck, now_us);
+	if (ce == NULL) {
+		nf_ctr_add(w->ctr, NF_CTR_CACHE_MISSES, 1);
+		return;
+	}
+	nf_ctr_add(w->ctr, NF_CTR_CACHE_HITS, 1);
+	p->conn = ce->conn;
+	p->resolved = true;
+	lb_account(w, ce, &p->conn, p->info.ip_len, false, now_us);
+}
+
+static bool lb_csum_is_partial(const uint8_t *ip, const uint8_t *l4, const struct pkt_info *pi)
+{
+	uint16_t field;
+
+	if (pi->flags & PKT_F_FRAG_FIRST)
+		return false;
+	memcpy(&field, l4 + (pi->proto == IPPROTO_TCP ? 16 : 6), 2);
+	return field == cksum_pseudo(ip, pi->l4_len, pi->proto);
+}
+
+/* Update the TCP/UDP checksum for the address and port change, or complete it when it
+ * arrived unfinished (CHECKSUM_PARTIAL from a veth with TX offload). */
+static void lb_fix_l4_csum(struct lb_worker *w, uint8_t *ip, uint8_t *l4, const struct pkt_info *pi,
+			   const rte_be32_t ips[2], const rte_be16_t ports[2], bool partial)
+{
+	uint16_t *csum = (uint16_t *)(l4 + (pi->proto == IPPROTO_TCP ? 16 : 6));
+
+	if (partial) {
+		*csum = 0;
+		*csum = cksum_l4(ip, l4, pi->l4_len, pi->proto);
+		nf_ctr_add(w->ctr, NF_CTR_CKSUM_PARTIAL, 1);
+		return;
+	}
+	if (pi->proto == IPPROTO_UDP && *csum == 0)
+		return;	/* no checksum */
+	*csum = cksum_update32(*csum, ips[0], ips[1]);
+	*csum = cksum_update16(*csum, ports[0], ports[1]);
+	if (pi->proto == IPPROTO_UDP && *csum == 0)
+		*csum = 0xffff;
+}
+
+/* Rewrite one packet in place: destination VIP -> backend on the way in, source backend ->
+ * VIP on the way out. ips/ports: [0] old value, [1] new value. */
+static void lb_rewrite(struct lb_worker *w, struct rte_mbuf *m, const struct lb_pkt *p)
+{
+	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
+	uint8_t *ip = frame + p->info.l3_off, *l4 = frame + p->info.l4_off;
+	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)ip;
+	bool partial = lb_csum_is_partial(ip, l4, &p->info);
+	bool in = p->ck.dir == LB_DIR_IN;
+	rte_be32_t ips[2];
+	rte_be16_t ports[2];
+
+	ips[0] = in ? p->info.key.dst_ip : p->info.key.src_ip;
+	ips[1] = in ? p->conn.backend_ip : p->conn.vip;
+	ports[0] = in ? p->info.key.dst_port : p->info.key.src_port;
+	ports[1] = in ? p->conn.backend_port : p->conn.vport;
+	memcpy(in ? &iph->dst_addr : &iph->src_addr, &ips[1], 4);
+	memcpy(l4 + (in ? 2 : 0), &ports[1], 2);
+	iph->hdr_checksum = cksum_update32(iph->hdr_checksum, ips[0], ips[1]);
+	lb_fix_l4_csum(w, ip, l4, &p->info, ips, ports, partial);
+}
+
+void lb_process_burst(struct lb_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
+		      uint8_t *out_ports, uint64_t now_us)
+{
+	bool need_resolve = false;
+
+	w->pool = lb_pool_get(w->lb);
+	for (uint16_t i = 0; i < n; i++) {
+		struct lb_pkt *p = &w->pkts[i];
+
+		p->done = !lb_classify(w, in_port, pkts[i], p, &out_ports[i]);
+		if (p->done)
+			continue;
+		lb_cache_hit(w, p, now_us);
+		need_resolve |= !p->resolved;
+	}
+	if (need_resolve && w->store != NULL)
+		lb_store_resolve(w, n, now_us);
+	else if (need_resolve)
+		lb_local_resolve(w, n, now_us);
+	for (uint16_t i = 0; i < n; i++) {
+		struct lb_pkt *p = &w->pkts[i];
+
+		if (p->done)
+			continue;	/* verdict set by lb_classify */
+		if (p->resolved)
+			lb_rewrite(w, pkts[i], p);
+		else
+			out_ports[i] = NF_VERDICT_DROP;
+	}
+	w->pool = NULL;
+	lb_quiescent(w->lb, w->id);
+}
