@@ -23,6 +23,10 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIB_OBJS := $(call obj,$(NF_SRCS) $(STORE_SRCS)) $(BUILD)/obj/gen/lua_scripts.o
 NF_LIBS  := $(foreach n,$(NFS),$(BUILD)/lib$(n).a)
+# The orchestrator's library: everything in orchestrator/ but the programs' mains.
+ORCH_MAINS := orchestrator/main.c orchestrator/nfvctl.c
+ORCH_SRCS  := $(filter-out $(ORCH_MAINS),$(wildcard orchestrator/*.c))
+ORCH_LIB   := $(if $(ORCH_SRCS),$(BUILD)/liborch.a)
 HARNESS_OBJS := $(call obj,$(HARNESS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -67,7 +71,10 @@ $(BUILD)/tests/nf-passthru: $(call obj,tests/integration/passthru_nf.c) $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(NF_LIBS) $(BUILD)/libsnf.a
+$(BUILD)/liborch.a: $(call obj,$(ORCH_SRCS))
+	ar rcs $@ $^
+
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(ORCH_LIB) $(NF_LIBS) $(BUILD)/libsnf.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lpcap
 

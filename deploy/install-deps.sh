@@ -5,7 +5,7 @@ set -e
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libdpdk-dev dpdk libhiredis-dev libjansson-dev libcriterion-dev libpcap-dev
 redis-server redis-tools python3 python3-scapy iproute2 ethtool procps
-libmicrohttpd-dev libcurl4-openssl-dev"
+libmicrohttpd-dev libcurl4-openssl-dev curl openvswitch-switch tcpdump iputils-ping"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

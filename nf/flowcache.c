@@ -93,9 +93,24 @@ static int fc_find(const struct flowcache *fc, uint32_t bucket, uint32_t sig, co
 	return -1;
 }
 
+uint32_t flowcache_hash(const void *key)
+{
+	return fc_hash(key);
+}
+
+void flowcache_prefetch_hash(const struct flowcache *fc, uint32_t hash)
+{
+	rte_prefetch0(&fc->buckets[hash & fc->bucket_mask]);
+}
+
 void *flowcache_lookup(struct flowcache *fc, const void *key, uint64_t now_us)
 {
-	uint32_t sig = fc_hash(key);
+	return flowcache_lookup_hash(fc, key, fc_hash(key), now_us);
+}
+
+void *flowcache_lookup_hash(struct flowcache *fc, const void *key, uint32_t hash, uint64_t now_us)
+{
+	uint32_t sig = hash;
 	uint32_t bucket = sig & fc->bucket_mask;
 	struct fc_entry *e;
 	int w = fc_find(fc, bucket, sig, key);

@@ -43,6 +43,12 @@ void flowcache_clear(struct flowcache *fc);
 /* Prefetch the bucket of 'key' (call a few packets ahead of the lookup). */
 void flowcache_prefetch(const struct flowcache *fc, const void *key);
 
+/* The same operations with the key's hash computed once: a burst hashes and prefetches
+ * every key first, then looks them up. */
+uint32_t flowcache_hash(const void *key);
+void flowcache_prefetch_hash(const struct flowcache *fc, uint32_t hash);
+void *flowcache_lookup_hash(struct flowcache *fc, const void *key, uint32_t hash, uint64_t now_us);
+
 uint32_t flowcache_capacity(const struct flowcache *fc);
 const struct flowcache_stats *flowcache_get_stats(const struct flowcache *fc);
 

@@ -165,6 +165,30 @@ static void port_log_link(uint16_t port_id)
 		       link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX ? "full" : "half");
 }
 
+/* DPDK 22.11's af_packet PMD maps its ring before binding the socket to its interface, so
+ * frames of any interface seen in that window sit in the ring (the race libpcap fixed by
+ * opening with protocol 0). Drop them once the port is started: they are not our traffic. */
+static void port_drain_af_packet(uint16_t port_id, uint16_t n_queues)
+{
+	struct rte_mbuf *pkts[32];
+	struct rte_eth_dev_info info;
+	unsigned n_drained = 0;
+	uint16_t n;
+
+	if (rte_eth_dev_info_get(port_id, &info) < 0 || info.driver_name == NULL ||
+	    strcmp(info.driver_name, "net_af_packet") != 0)
+		return;
+	for (uint16_t q = 0; q < n_queues; q++) {
+		while ((n = rte_eth_rx_burst(port_id, q, pkts, 32)) > 0) {
+			rte_pktmbuf_free_bulk(pkts, n);
+			n_drained += n;
+		}
+	}
+	if (n_drained > 0)
+		NF_LOG(INFO, "port", "port %u: dropped %u frames captured before the socket was bound",
+		       port_id, n_drained);
+}
+
 int port_init(uint16_t port_id, struct rte_mempool *mp, uint16_t n_queues, char *err,
 	      size_t errsz)
 {
@@ -196,6 +220,7 @@ int port_init(uint16_t port_id, struct rte_mempool *mp, uint16_t n_queues, char 
 		snprintf(err, errsz, "port %u: start: %s", port_id, strerror(-ret));
 		return ret;
 	}
+	port_drain_af_packet(port_id, n_queues);
 	port_log_link(port_id);
 	return 0;
 }

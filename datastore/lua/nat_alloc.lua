@@ -9,6 +9,8 @@
 -- ARGV[8]  maximum number of ports to probe
 -- ARGV[9], ARGV[10], ARGV[11]  TTL in ms for state new, established, closing: when the
 --          mapping exists its idle timeout is refreshed (both keys), unless ARGV[9] is "0"
+-- ARGV[12] counters key of the flow ("" for none), ARGV[13] bytes of the packet that
+--          creates it: a created mapping starts with po = 1, bo = ARGV[13]
 -- Returns {0, value} when the mapping existed, {1, value} when created here,
 -- {-1, ""} when no port was free among the probed ones.
 -- Our own writes end CLIENT TRACKING of a key for this client (NOLOOP suppresses the
@@ -40,6 +42,10 @@ for _ = 1, probes do
   local rkey = ARGV[1] .. proto .. '\0' .. pb .. pub
   if redis.call('SET', rkey, value, 'NX', 'PX', ARGV[6]) then
     redis.call('SET', KEYS[1], value, 'PX', ARGV[6])
+    if ARGV[12] and ARGV[12] ~= '' then
+      redis.call('HSET', ARGV[12], 'po', 1, 'bo', ARGV[13])
+      redis.call('PEXPIRE', ARGV[12], ARGV[6])
+    end
     redis.call('GET', KEYS[1])
     redis.call('GET', rkey)
     return {1, value}

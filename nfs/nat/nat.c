@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include <rte_ip.h>
+#include <rte_prefetch.h>
 
 #include "nf/cksum.h"
 #include "nf/log.h"
@@ -86,9 +87,9 @@ static bool nat_classify(struct nat_worker *w, uint16_t in_port, struct rte_mbuf
 {
 	enum parse_status st;
 
+	rte_prefetch0(rte_pktmbuf_mtod(m, void *));
 	st = parse_packet(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p->info);
 	p->resolved = false;
-	p->drop = false;
 	p->next_state = 0xff;
 	if (st == PARSE_NOT_IPV4) {
 		nf_ctr_add(w->ctr, NF_CTR_PASSTHROUGH, 1);
@@ -118,7 +119,7 @@ static void nat_cache_hit(struct nat_worker *w, struct nat_pkt *p, uint64_t now_
 	struct nat_centry *ce = NULL;
 
 	if (w->cache != NULL)
-		ce = flowcache_lookup(w->cache, &p->ck, now_us);
+		ce = flowcache_lookup_hash(w->cache, &p->ck, p->hash, now_us);
 	if (ce == NULL) {
 		nf_ctr_add(w->ctr, NF_CTR_CACHE_MISSES, 1);
 		return;
@@ -127,7 +128,7 @@ static void nat_cache_hit(struct nat_worker *w, struct nat_pkt *p, uint64_t now_
 	p->val = ce->val;
 	p->resolved = true;
 	if (w->store != NULL)
-		nat_store_account(w, ce, &ce->val, p->dir, p->info.ip_len, now_us);
+		nat_account(w, ce, &p->ck, p->info.ip_len, now_us);
 	else
 		flowcache_set_expire(w->cache, ce, now_us + nat_timeout_us(w->nat, &ce->val));
 }
@@ -246,10 +247,17 @@ void nat_process_burst(struct nat_worker *w, uint16_t in_port, struct rte_mbuf *
 	for (uint16_t i = 0; i < n; i++) {
 		struct nat_pkt *p = &w->pkts[i];
 
-		if (!nat_classify(w, in_port, pkts[i], p, &out_ports[i])) {
-			p->drop = true;	/* decided: pass through or drop */
+		p->drop = !nat_classify(w, in_port, pkts[i], p, &out_ports[i]);
+		if (p->drop || w->cache == NULL)
+			continue;	/* verdict decided (pass through or drop), or no cache */
+		p->hash = flowcache_hash(&p->ck);
+		flowcache_prefetch_hash(w->cache, p->hash);
+	}
+	for (uint16_t i = 0; i < n; i++) {
+		struct nat_pkt *p = &w->pkts[i];
+
+		if (p->drop)
 			continue;
-		}
 		nat_cache_hit(w, p, now_us);
 		need_resolve |= !p->resolved;
 	}

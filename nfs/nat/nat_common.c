@@ -70,7 +70,10 @@ struct nat_centry *nat_cache_put(struct nat_worker *w, const struct nat_val *v, 
 	nat_ckey_of(v, dir, &ck);
 	ce = flowcache_insert(w->cache, &ck, now_us + nat_timeout_us(w->nat, v), now_us);
 	ce->val = *v;
-	ce->refreshed_us = now_us;
+	ce->next_refresh_us = now_us + w->nat->refresh_us[v->proto][v->state % NAT_ST__COUNT];
+	ce->pkts = 0;
+	ce->bytes = 0;
+	ce->touch = false;
 	ce->dirty_epoch = 0;
 	return ce;
 }

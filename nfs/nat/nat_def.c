@@ -15,7 +15,10 @@ static void nat_set_timeout(struct nat *nat, uint8_t proto, uint32_t s0, uint32_
 	uint32_t secs[NAT_ST__COUNT] = { s0, s1, s2 };
 
 	for (int s = 0; s < NAT_ST__COUNT; s++) {
+		uint64_t refresh = (uint64_t)secs[s] * 1000000u / 4;
+
 		nat->timeout_ms[proto][s] = secs[s] * 1000u;
+		nat->refresh_us[proto][s] = refresh < NAT_REFRESH_MAX_US ? refresh : NAT_REFRESH_MAX_US;
 		snprintf(nat->ttl_str[proto][s], sizeof(nat->ttl_str[proto][s]), "%u", secs[s] * 1000u);
 	}
 }
@@ -73,6 +76,13 @@ struct nat_worker *nat_worker_create(struct nat *nat, unsigned worker_id, struct
 		if (w->cache == NULL)
 			goto err;
 	}
+	if (o->mode == NF_MODE_CACHED) {
+		w->max_dirty = flowcache_capacity(w->cache);
+		w->dirty = calloc(w->max_dirty, sizeof(*w->dirty));
+		w->flushing = calloc(w->max_dirty, sizeof(*w->flushing));
+		if (w->dirty == NULL || w->flushing == NULL)
+			goto err;
+	}
 	if (o->mode != NF_MODE_LOCAL) {
 		struct store_cfg sc = o->store;
 
@@ -98,6 +108,8 @@ void nat_worker_destroy(struct nat_worker *w)
 		store_close(w->store);
 	}
 	flowcache_free(w->cache);
+	free(w->dirty);
+	free(w->flushing);
 	free(w);
 }
 

@@ -39,29 +39,25 @@ struct nat_ckey {
 } __attribute__((packed));
 _Static_assert(sizeof(struct nat_ckey) == FLOWCACHE_KEY_SIZE, "cache key size");
 
-/* Flow cache value. */
+/* Flow cache value: the mapping plus its write-behind state for this direction. */
 struct nat_centry {
 	struct nat_val val;
-	uint64_t refreshed_us;	/* last TTL refresh sent to the store (or store read) */
-	uint32_t dirty_epoch;	/* write-behind record valid when == worker's epoch */
-	uint32_t dirty_idx;
+	uint64_t next_refresh_us;	/* a TTL refresh is due with the first flush after this */
+	uint64_t bytes;			/* counted here, not yet flushed to the store */
+	uint32_t pkts;
+	uint32_t dirty_epoch;		/* queued for the flush of this epoch */
+	bool touch;			/* the next flush refreshes the TTL */
 };
 
-/* A write-behind record: per-flow counter deltas and a pending TTL refresh. */
-struct nat_dirty {
-	struct nat_val val;
-	uint32_t pkts[2];	/* by enum nat_dir */
-	uint64_t bytes[2];
-	bool touch;
-};
-
-#define NAT_DIRTY_MAX 4096
 #define NAT_KEY_MAX 80
+#define NAT_FLUSH_INTERVAL_US 100000u	/* write-behind flush period */
+#define NAT_REFRESH_MAX_US 30000000u	/* TTL refresh at least this often */
 
 struct nat {
 	struct nat_config cfg;
 	struct nf_opts opts;
 	uint32_t timeout_ms[256][NAT_ST__COUNT];	/* by IP protocol and state */
+	uint64_t refresh_us[256][NAT_ST__COUNT];	/* TTL refresh interval */
 	char ttl_str[256][NAT_ST__COUNT][16];
 };
 
@@ -69,9 +65,11 @@ struct nat {
 struct nat_pkt {
 	struct pkt_info info;
 	struct nat_ckey ck;
+	uint32_t hash;		/* flowcache_hash(&ck) */
 	struct nat_val val;	/* the mapping, a copy (cache entries may move during a burst) */
 	bool resolved;		/* 'val' is valid */
 	bool drop;		/* verdict already decided: drop */
+	bool created;		/* nat_alloc.lua created the mapping (and counted this packet) */
 	uint8_t dir;
 	uint8_t next_state;	/* state transition to write through, or 0xff */
 };
@@ -85,9 +83,10 @@ struct nat_worker {
 	uint64_t store_gen;
 	uint64_t next_flush_us;
 	uint32_t cursor[256][NAT_MAX_PUBLIC_IPS];	/* local-mode port cursors */
-	uint32_t dirty_epoch;
-	uint32_t n_dirty;
-	struct nat_dirty dirty[NAT_DIRTY_MAX];
+	uint32_t dirty_epoch;		/* current write-behind epoch (never 0) */
+	uint32_t n_dirty, max_dirty;
+	struct nat_ckey *dirty;		/* cache keys with unflushed state, once per epoch */
+	struct nat_val *flushing;	/* values of the batch being flushed */
 	struct nat_pkt pkts[NF_BURST];
 	char pfx_m[NAT_KEY_MAX], pfx_r[NAT_KEY_MAX], pfx_p[NAT_KEY_MAX], pfx_s[NAT_KEY_MAX];
 	size_t pfx_len;			/* all prefixes have the same length */
@@ -114,8 +113,22 @@ void nat_cache_forget(struct nat_worker *w, const struct nat_val *v);
  * through, flush write-behind records, apply invalidations. */
 void nat_store_resolve(struct nat_worker *w, uint16_t n, uint64_t now_us);
 void nat_store_write_through(struct nat_worker *w, uint16_t n, uint64_t now_us);
-void nat_store_account(struct nat_worker *w, struct nat_centry *ce, const struct nat_val *v,
-		       uint8_t dir, uint32_t bytes, uint64_t now_us);
+void nat_store_queue(struct nat_worker *w, struct nat_centry *ce, const struct nat_ckey *ck,
+		     uint64_t now_us);
+
+/* Write-behind accounting of one packet on a cached entry (cached mode fast path). */
+static inline void nat_account(struct nat_worker *w, struct nat_centry *ce, const struct nat_ckey *ck,
+			       uint32_t bytes, uint64_t now_us)
+{
+	ce->pkts++;
+	ce->bytes += bytes;
+	if (now_us >= ce->next_refresh_us) {
+		ce->touch = true;
+		ce->next_refresh_us = now_us + w->nat->refresh_us[ce->val.proto][ce->val.state % NAT_ST__COUNT];
+	}
+	if (ce->dirty_epoch != w->dirty_epoch)
+		nat_store_queue(w, ce, ck, now_us);
+}
 void nat_store_flush(struct nat_worker *w, uint64_t now_us);
 void nat_store_poll(struct nat_worker *w, uint64_t now_us);
 void nat_store_check_generation(struct nat_worker *w, uint64_t now_us);

@@ -10,8 +10,6 @@
 #include "nf/log.h"
 #include "nfs/nat/nat_int.h"
 
-#define NAT_FLUSH_INTERVAL_US 100000u
-#define NAT_REFRESH_MAX_US 30000000u
 
 /* Argument vector under construction for one command. */
 struct nat_args {
@@ -55,7 +53,7 @@ static int nat_script_reply(const redisReply *r, struct nat_val *v)
 static int nat_append_alloc(struct nat_worker *w, const struct nat_pkt *p)
 {
 	const struct nat *nat = w->nat;
-	char fkey[NAT_KEY_MAX], ckey[NAT_KEY_MAX];
+	char fkey[NAT_KEY_MAX], ckey[NAT_KEY_MAX], skey[NAT_KEY_MAX], bytes[8];
 	struct nat_val tmpl = { 0 };
 	struct nat_args a = { 0 };
 	unsigned idx;
@@ -76,6 +74,14 @@ static int nat_append_alloc(struct nat_worker *w, const struct nat_pkt *p)
 	args_str(&a, w->probes_str);
 	for (int s = 0; s < NAT_ST__COUNT; s++)
 		args_str(&a, remote ? nat->ttl_str[tmpl.proto][s] : "0");
+	if (remote) {
+		args_str(&a, "");	/* the naive mode keeps no per-flow counters */
+		args_str(&a, "0");
+	} else {
+		args_add(&a, skey, nat_key(w, 's', &p->ck.ep, skey));
+		snprintf(bytes, sizeof(bytes), "%u", p->info.ip_len);
+		args_str(&a, bytes);
+	}
 	return store_append_script(w->store, SCRIPT_NAT_ALLOC, 1, a.argc, a.argv, a.len);
 }
 
@@ -117,6 +123,7 @@ static int nat_resolve_reply(struct nat_worker *w, struct nat_pkt *p, redisReply
 	code = nat_script_reply(r, &p->val);
 	if (code == 0 || code == 1) {
 		p->resolved = true;
+		p->created = code == 1;
 		nf_ctr_add(w->ctr, NF_CTR_FLOWS_CREATED, (uint64_t)code);
 	} else if (code == -1) {
 		nf_ctr_add(w->ctr, NF_CTR_DROP_PORTS_EXHAUSTED, 1);
@@ -169,67 +176,41 @@ static int nat_resolve_once(struct nat_worker *w, uint16_t n, bool last, uint64_
 	return retry;
 }
 
+/* Resolve the burst's cache misses; in cached mode cache what came back and count the
+ * packets (a flow created by nat_alloc.lua already counted its first packet). */
 void nat_store_resolve(struct nat_worker *w, uint16_t n, uint64_t now_us)
 {
 	bool pending[NF_BURST];
 
-	for (uint16_t i = 0; i < n; i++)
+	for (uint16_t i = 0; i < n; i++) {
 		pending[i] = !w->pkts[i].drop && !w->pkts[i].resolved;
+		w->pkts[i].created = false;
+	}
 	if (nat_resolve_once(w, n, false, now_us) > 0)
 		nat_resolve_once(w, n, true, now_us);
 	for (uint16_t i = 0; i < n; i++) {
 		struct nat_pkt *p = &w->pkts[i];
-		struct nat_centry *ce = NULL;
+		struct nat_centry *ce;
 
-		if (!pending[i] || !p->resolved)
+		if (!pending[i] || !p->resolved || w->cache == NULL)
 			continue;
-		if (w->cache != NULL)
-			ce = nat_cache_put(w, &p->val, p->dir, now_us);
-		nat_store_account(w, ce, &p->val, p->dir, p->info.ip_len, now_us);
+		ce = nat_cache_put(w, &p->val, p->dir, now_us);
+		if (!p->created)
+			nat_account(w, ce, &p->ck, p->info.ip_len, now_us);
 	}
 	nat_sync_store_counters(w);
 }
 
-static uint64_t nat_refresh_us(const struct nat *nat, const struct nat_val *v)
+/* Queue 'ce' (cache key 'ck') for the next write-behind flush. */
+void nat_store_queue(struct nat_worker *w, struct nat_centry *ce, const struct nat_ckey *ck,
+		     uint64_t now_us)
 {
-	uint64_t t = nat_timeout_us(nat, v) / 4;
-
-	return t < NAT_REFRESH_MAX_US ? t : NAT_REFRESH_MAX_US;
-}
-
-static struct nat_dirty *nat_dirty_get(struct nat_worker *w, struct nat_centry *ce,
-				       const struct nat_val *v, uint64_t now_us)
-{
-	struct nat_dirty *d;
-
-	if (ce != NULL && ce->dirty_epoch == w->dirty_epoch)
-		return &w->dirty[ce->dirty_idx];
-	if (w->n_dirty == NAT_DIRTY_MAX)
+	if (w->n_dirty == w->max_dirty)
 		nat_store_flush(w, now_us);
-	if (w->n_dirty == NAT_DIRTY_MAX)
-		w->n_dirty = 0;	/* store down for long: oldest deltas are lost */
-	d = &w->dirty[w->n_dirty];
-	memset(d, 0, sizeof(*d));
-	d->val = *v;
-	if (ce != NULL) {
-		ce->dirty_epoch = w->dirty_epoch;
-		ce->dirty_idx = w->n_dirty;
-	}
-	w->n_dirty++;
-	return d;
-}
-
-void nat_store_account(struct nat_worker *w, struct nat_centry *ce, const struct nat_val *v,
-		       uint8_t dir, uint32_t bytes, uint64_t now_us)
-{
-	struct nat_dirty *d = nat_dirty_get(w, ce, v, now_us);
-
-	d->pkts[dir]++;
-	d->bytes[dir] += bytes;
-	if (ce != NULL && now_us - ce->refreshed_us >= nat_refresh_us(w->nat, &ce->val)) {
-		d->touch = true;
-		ce->refreshed_us = now_us;
-	}
+	if (w->n_dirty == w->max_dirty)
+		return;	/* store down and the queue full: queued again by a later packet */
+	ce->dirty_epoch = w->dirty_epoch;
+	w->dirty[w->n_dirty++] = *ck;
 }
 
 /* Index of an earlier packet of the burst with the same mapping and transition, or -1. */
@@ -334,59 +315,79 @@ void nat_store_write_through(struct nat_worker *w, uint16_t n, uint64_t now_us)
 	nat_sync_store_counters(w);
 }
 
-static int nat_append_touch(struct nat_worker *w, const struct nat_dirty *d)
+static int nat_append_touch(struct nat_worker *w, const struct nat_centry *ce, uint8_t dir)
 {
 	const struct nat *nat = w->nat;
 	char fkey[NAT_KEY_MAX], rkey[NAT_KEY_MAX], skey[NAT_KEY_MAX], num[4][24];
 	struct nat_args a = { 0 };
 	struct ep_key fep, rep;
-	uint64_t deltas[4] = { d->pkts[NAT_DIR_OUT], d->bytes[NAT_DIR_OUT],
-			       d->pkts[NAT_DIR_IN], d->bytes[NAT_DIR_IN] };
+	uint64_t deltas[4] = { 0 };
 
-	nat_val_fwd_ep(&d->val, &fep);
-	nat_val_rev_ep(&d->val, &rep);
+	deltas[dir == NAT_DIR_OUT ? 0 : 2] = ce->pkts;
+	deltas[dir == NAT_DIR_OUT ? 1 : 3] = ce->bytes;
+	nat_val_fwd_ep(&ce->val, &fep);
+	nat_val_rev_ep(&ce->val, &rep);
 	args_add(&a, fkey, nat_key(w, 'm', &fep, fkey));
 	args_add(&a, rkey, nat_key(w, 'r', &rep, rkey));
-	args_add(&a, &d->val, sizeof(d->val));
+	args_add(&a, &ce->val, sizeof(ce->val));
 	for (int s = 0; s < NAT_ST__COUNT; s++)
-		args_str(&a, nat->ttl_str[d->val.proto][s]);
+		args_str(&a, nat->ttl_str[ce->val.proto][s]);
 	args_add(&a, skey, nat_key(w, 's', &fep, skey));
 	for (int i = 0; i < 4; i++) {
 		snprintf(num[i], sizeof(num[i]), "%" PRIu64, deltas[i]);
 		args_str(&a, num[i]);
 	}
-	args_str(&a, d->touch ? "1" : "0");
+	args_str(&a, ce->touch ? "1" : "0");
 	return store_append_script(w->store, SCRIPT_NAT_TOUCH, 2, a.argc, a.argv, a.len);
 }
 
-static void nat_touch_reply(struct nat_worker *w, const struct nat_dirty *d, redisReply *r,
+static void nat_touch_reply(struct nat_worker *w, const struct nat_val *held, redisReply *r,
 			    uint64_t now_us)
 {
-	struct nat_val v = d->val;
+	struct nat_val v = *held;
 	int code = nat_script_reply(r, &v);
 
 	if (code == 1)
 		nat_cache_update(w, &v, now_us);
 	else if (code == -1 || code == -2)
-		nat_cache_forget(w, &d->val);
+		nat_cache_forget(w, held);
 }
 
-/* Flush the write-behind records in one round trip. Records are kept while the store is
- * unreachable (until the table fills, see nat_dirty_get). */
-void nat_store_flush(struct nat_worker *w, uint64_t now_us)
+/* Append one touch per queued entry that still has something to write. Returns the count. */
+static uint32_t nat_flush_append(struct nat_worker *w, uint64_t now_us)
 {
 	uint32_t n_sent = 0;
 
-	if (w->n_dirty == 0 || !store_ready(w->store, now_us))
+	for (uint32_t i = 0; i < w->n_dirty; i++) {
+		struct nat_centry *ce = flowcache_lookup(w->cache, &w->dirty[i], now_us);
+
+		if (ce == NULL || (ce->pkts == 0 && !ce->touch))
+			continue;	/* expired, evicted or already flushed */
+		if (nat_append_touch(w, ce, w->dirty[i].dir) != 0)
+			break;
+		w->flushing[n_sent++] = ce->val;
+		ce->pkts = 0;
+		ce->bytes = 0;
+		ce->touch = false;
+	}
+	return n_sent;
+}
+
+/* Flush the write-behind state of every queued entry in one round trip. While the store
+ * is unreachable the deltas stay in the cache entries and are sent after reconnecting. */
+void nat_store_flush(struct nat_worker *w, uint64_t now_us)
+{
+	uint32_t n_sent;
+
+	if (w->n_dirty == 0 || w->cache == NULL || !store_ready(w->store, now_us))
 		return;
-	for (uint32_t i = 0; i < w->n_dirty; i++)
-		n_sent += nat_append_touch(w, &w->dirty[i]) == 0;
+	n_sent = nat_flush_append(w, now_us);
 	for (uint32_t i = 0; i < n_sent; i++) {
 		redisReply *r = NULL;
 
 		if (store_read_reply(w->store, &r) != 0)
 			break;
-		nat_touch_reply(w, &w->dirty[i], r, now_us);
+		nat_touch_reply(w, &w->flushing[i], r, now_us);
 		freeReplyObject(r);
 	}
 	nf_ctr_add(w->ctr, NF_CTR_WRITE_BEHIND, n_sent);

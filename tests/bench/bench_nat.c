@@ -355,6 +355,7 @@ static double bench_rb_alloc(struct bench *b, const char *sha, const char *clien
 		"1024", "65535", "30000",	/* ARGV[4..6] port range, TTL ms */
 		"AAAA0000BB00u000",	/* ARGV[7] 16-byte value template */
 		"128", "0", "0", "0",	/* ARGV[8] probes, ARGV[9..11] no refresh */
+		"rb:s__rand_int__", "64",	/* ARGV[12..13] counters key, first packet's bytes */
 	};
 
 	return bench_rb_run(b, (int)(sizeof(args) / sizeof(args[0])), args);
