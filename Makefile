@@ -3,7 +3,7 @@
 
 BUILD    ?= build
 CC       ?= cc
-PKGS     := libdpdk hiredis jansson
+PKGS     := libdpdk hiredis jansson libmicrohttpd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
@@ -29,12 +29,14 @@ ORCH_SRCS  := $(filter-out $(ORCH_MAINS),$(wildcard orchestrator/*.c))
 ORCH_LIB   := $(if $(ORCH_SRCS),$(BUILD)/liborch.a)
 HARNESS_OBJS := $(call obj,$(HARNESS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+# The orchestrator daemon is built once orchestrator/main.c exists; the CLI always.
+ORCH_BINS := $(BUILD)/nfvctl $(if $(wildcard orchestrator/main.c),$(BUILD)/nfv-orchestrator)
 
 BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all test bench fuzz deps clean golden-pcaps demo demo-stop
-all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru
+all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru $(ORCH_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,8 +73,26 @@ $(BUILD)/tests/nf-passthru: $(call obj,tests/integration/passthru_nf.c) $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/liborch.a: $(call obj,$(ORCH_SRCS))
+$(BUILD)/liborch.a: $(call obj,$(ORCH_SRCS)) $(BUILD)/obj/gen/openapi_json.o
 	ar rcs $@ $^
+
+# orchestrator/openapi.json embedded for GET /v1/openapi.json: orch_openapi_json[] (with a
+# terminating NUL) and orch_openapi_json_size (without it).
+$(BUILD)/gen/openapi_json.c: orchestrator/openapi.json Makefile
+	@mkdir -p $(dir $@)
+	@{ echo "const unsigned char orch_openapi_json[] = {"; \
+	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo "0x00 };"; \
+	   echo "const unsigned long orch_openapi_json_size = sizeof(orch_openapi_json) - 1;"; } > $@
+$(BUILD)/obj/gen/openapi_json.o: $(BUILD)/gen/openapi_json.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -c $< -o $@
+
+ifneq ($(wildcard orchestrator/main.c),)
+$(BUILD)/nfv-orchestrator: $(call obj,orchestrator/main.c) $(ORCH_LIB) $(NF_LIBS) $(BUILD)/libsnf.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+endif
+$(BUILD)/nfvctl: $(call obj,orchestrator/nfvctl.c) $(ORCH_LIB) $(NF_LIBS) $(BUILD)/libsnf.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(ORCH_LIB) $(NF_LIBS) $(BUILD)/libsnf.a
 	@mkdir -p $(dir $@)
@@ -104,7 +124,7 @@ bench: all $(BUILD)/bench-nf
 	BUILD=$(BUILD) tests/bench/run_bench.sh
 
 golden-pcaps:
-	python3 tests/golden/gen_golden.py tests/golden
+	@for g in tests/golden/gen_golden*.py; do echo "$$g"; python3 $$g tests/golden || exit 1; done
 
 deps:
 	deploy/install-deps.sh

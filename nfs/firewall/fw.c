@@ -60,6 +60,8 @@
  */
 #include <string.h>
 
+#include <netinet/in.h>
+
 #include <rte_hash_crc.h>
 
 #include "nf/log.h"

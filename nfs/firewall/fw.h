@@ -89,8 +89,8 @@ void fw_destroy(struct fw *fw);
 struct fw_worker *fw_worker_create(struct fw *fw, unsigned worker_id, struct nf_counters *ctr);
 void fw_worker_destroy(struct fw_worker *w);	/* flushes pending store writes */
 
-/* Fast path (see nf_def.process_burst): set each packet's output port or NF_VERDICT_DROP.
- * Packets are never modified. */
+/* Fast path (see nf_def.process_burst): set each packet's output port or NF_VERDICT_DROP
+ * for 'n' <= NF_BURST packets. Packets are never modified; the caller owns the mbufs. */
 void fw_process_burst(struct fw_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
 		      uint8_t *out_ports, uint64_t now_us);
 

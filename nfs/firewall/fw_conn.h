@@ -42,7 +42,7 @@ struct fw_ckey {
 	rte_be16_t port[2];
 	uint8_t proto;
 	uint8_t pad[3];		/* always zero */
-} __attribute__((packed));
+} __attribute__((packed, aligned(8)));	/* hashed with 8-byte loads (rte_hash_crc) */
 _Static_assert(sizeof(struct fw_ckey) == 16, "fw_ckey is 16 bytes (flow cache key, Redis key)");
 
 /* One tracked connection, stored byte for byte in Redis (network byte order). Bytes 0-15

@@ -99,7 +99,10 @@ struct fw_worker {
 	uint64_t rules_ver_seen;	/* last version read from the store (even if invalid) */
 	uint64_t next_rules_check_us;
 	bool rules_check_now;		/* an invalidation of "<ns>:rules_ver" arrived */
-	bool publish_pending;		/* worker 0: publish cfg.rules_json when connected */
+	const char *rules_text;		/* JSON of 'rules' (cfg.rules_json or rules_text_owned) */
+	char *rules_text_owned;		/* text of a rule set loaded from the store, or NULL */
+	bool publish_pending;		/* worker 0: publish 'rules_text' when connected */
+	bool publish_force;		/* ... even over the store's rule set (--publish-rules) */
 	uint64_t store_gen;
 	uint64_t next_flush_us;
 	uint32_t dirty_epoch;
@@ -135,6 +138,7 @@ void fw_store_account(struct fw_worker *w, struct fw_centry *ce, const struct fw
 void fw_store_flush(struct fw_worker *w, uint64_t now_us);
 void fw_store_poll(struct fw_worker *w, uint64_t now_us);
 void fw_store_check_generation(struct fw_worker *w, uint64_t now_us);
+void fw_store_sync_counters(struct fw_worker *w);	/* store stats -> counters */
 
 /* Rule set synchronisation (fw_sync.c): publish, version check, reload. */
 void fw_sync_rules(struct fw_worker *w, uint64_t now_us, bool force);

@@ -10,6 +10,10 @@
 
 #include "nfs/firewall/fw_rules.h"
 
+#ifdef __SSE4_1__
+#include <smmintrin.h>
+#endif
+
 #define RULE_FIELDS "action, proto, dir, src, dst, src_ports, dst_ports, comment"
 
 /* "<where>: <what>" into 'err'; returns -EINVAL. */
@@ -76,33 +80,42 @@ static int parse_dir(const json_t *v, const char *where, uint8_t *out, char *err
 	return 0;
 }
 
-/* "A.B.C.D/LEN", "A.B.C.D" (/32) or "any" (/0) into host-order 'net' and 'mask'. */
-static int parse_prefix(const json_t *v, const char *where, uint32_t *net, uint32_t *mask,
-			char *err, size_t errsz)
+int fw_prefix_parse(const char *s, uint32_t *net, uint32_t *mask)
 {
-	const char *s = json_string_value(v);
 	char addr[INET_ADDRSTRLEN], end;
 	unsigned len = 32;
 	struct in_addr a;
 
-	if (s == NULL)
-		return rule_err(err, errsz, where, "must be a string \"A.B.C.D/LEN\"");
 	if (strcmp(s, "any") == 0) {
 		*net = *mask = 0;
 		return 0;
 	}
 	if (strchr(s, '/') == NULL) {
 		if (sscanf(s, "%15[0-9.]%c", addr, &end) != 1)
-			return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+			return -EINVAL;
 	} else if (sscanf(s, "%15[0-9.]/%2u%c", addr, &len, &end) != 2) {
-		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+		return -EINVAL;
 	}
 	if (inet_pton(AF_INET, addr, &a) != 1 || len > 32)
-		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
+		return -EINVAL;
 	*mask = len == 0 ? 0 : ~0u << (32 - len);
 	*net = ntohl(a.s_addr);
-	if (*net & ~*mask)
-		return rule_err(err, errsz, where, "'%s' has bits set outside the /%u mask", s, len);
+	return (*net & ~*mask) ? -EDOM : 0;
+}
+
+static int parse_prefix(const json_t *v, const char *where, uint32_t *net, uint32_t *mask,
+			char *err, size_t errsz)
+{
+	const char *s = json_string_value(v);
+	int rc;
+
+	if (s == NULL)
+		return rule_err(err, errsz, where, "must be a string \"A.B.C.D/LEN\"");
+	rc = fw_prefix_parse(s, net, mask);
+	if (rc == -EDOM)
+		return rule_err(err, errsz, where, "'%s' has address bits set beyond its prefix length", s);
+	if (rc != 0)
+		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
 	return 0;
 }
 
@@ -229,13 +242,155 @@ static int ruleset_top(const json_t *root, bool only_rules, const json_t **rules
 	return 0;
 }
 
+/* The kind (0 .. FW_KINDS-1) of a packet of 'proto' going 'dir', or -1. */
+static int kind_of(uint8_t proto, uint8_t dir)
+{
+	int p = proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : proto == IPPROTO_ICMP ? 2 : -1;
+
+	if (p < 0 || (dir != FW_DIR_IN && dir != FW_DIR_OUT))
+		return -1;
+	return p * 2 + (dir == FW_DIR_OUT);
+}
+
+/* Whether rule 'r' can match packets of kind 'k' (a rule with ports never matches ICMP). */
+static bool rule_has_kind(const struct fw_rule *r, int k)
+{
+	static const uint8_t protos[3] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	uint8_t proto = protos[k / 2], dir = k % 2 ? FW_DIR_OUT : FW_DIR_IN;
+
+	if (r->proto != 0 && r->proto != proto)
+		return false;
+	if (r->has_ports && proto == IPPROTO_ICMP)
+		return false;
+	return (r->dirs & dir) != 0;
+}
+
+static void block_lane(struct fw_rule_block *b, unsigned lane, const struct fw_rule *r, uint32_t idx)
+{
+	b->src_net[lane] = r->src_net;
+	b->src_mask[lane] = r->src_mask;
+	b->dst_net[lane] = r->dst_net;
+	b->dst_mask[lane] = r->dst_mask;
+	b->sport_lo[lane] = r->sport_lo;
+	b->sport_span[lane] = r->sport_span;
+	b->dport_lo[lane] = r->dport_lo;
+	b->dport_span[lane] = r->dport_span;
+	b->idx[lane] = idx;
+}
+
+/* A lane no packet matches: no port is 0x10000 or above. */
+static void block_pad(struct fw_rule_block *b, unsigned lane)
+{
+	b->src_net[lane] = b->src_mask[lane] = b->dst_net[lane] = b->dst_mask[lane] = 0;
+	b->sport_lo[lane] = b->dport_lo[lane] = 0x10000;
+	b->sport_span[lane] = b->dport_span[lane] = 0;
+	b->idx[lane] = 0;
+}
+
+/* Fill the blocks of kind 'k' from 'at'; returns the number of blocks used. */
+static uint32_t kind_fill(struct fw_ruleset *rs, int k, struct fw_rule_block *at)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < rs->n_rules; i++)
+		if (rule_has_kind(&rs->rules[i], k))
+			block_lane(&at[n / 4], n % 4, &rs->rules[i], i), n++;
+	for (uint32_t lane = n; lane % 4 != 0; lane++)
+		block_pad(&at[lane / 4], lane % 4);
+	return (n + 3) / 4;
+}
+
+/* Build the per-kind block lists of 'rs' in one allocation, which blocks[0] points at
+ * (even when kind 0 has no block). Returns 0 or -ENOMEM. */
+static int ruleset_build_blocks(struct fw_ruleset *rs)
+{
+	uint32_t total = 0, cnt[FW_KINDS] = { 0 };
+	struct fw_rule_block *all;
+
+	for (int k = 0; k < FW_KINDS; k++) {
+		for (uint32_t i = 0; i < rs->n_rules; i++)
+			cnt[k] += rule_has_kind(&rs->rules[i], k);
+		total += (cnt[k] + 3) / 4;
+	}
+	if (total == 0)
+		return 0;
+	all = aligned_alloc(64, ((size_t)total * sizeof(*all) + 63) & ~(size_t)63);
+	if (all == NULL)
+		return -ENOMEM;
+	for (int k = 0; k < FW_KINDS; k++) {
+		rs->blocks[k] = all;
+		rs->n_blocks[k] = kind_fill(rs, k, all);
+		all += rs->n_blocks[k];
+	}
+	return 0;
+}
+
+#ifdef __SSE4_1__
+#define LD(field) _mm_load_si128((const __m128i *)b->field)
+
+/* Lanes of 'b' matching the packet (bit i = lane i): four rules per compare. A port
+ * range holds 'port' when min(port - lo, span) == port - lo (unsigned). */
+static inline unsigned block_hits(const struct fw_rule_block *b, __m128i src, __m128i dst,
+				  __m128i sport, __m128i dport)
+{
+	const __m128i zero = _mm_setzero_si128();
+	__m128i ok, d;
+
+	ok = _mm_cmpeq_epi32(_mm_and_si128(_mm_xor_si128(src, LD(src_net)), LD(src_mask)), zero);
+	d = _mm_cmpeq_epi32(_mm_and_si128(_mm_xor_si128(dst, LD(dst_net)), LD(dst_mask)), zero);
+	ok = _mm_and_si128(ok, d);
+	d = _mm_sub_epi32(sport, LD(sport_lo));
+	ok = _mm_and_si128(ok, _mm_cmpeq_epi32(_mm_min_epu32(d, LD(sport_span)), d));
+	d = _mm_sub_epi32(dport, LD(dport_lo));
+	ok = _mm_and_si128(ok, _mm_cmpeq_epi32(_mm_min_epu32(d, LD(dport_span)), d));
+	return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(ok));
+}
+
+#undef LD
+
+static int blocks_first(const struct fw_rule_block *b, uint32_t n, const struct fw_match *m)
+{
+	const __m128i src = _mm_set1_epi32((int)m->src), dst = _mm_set1_epi32((int)m->dst);
+	const __m128i sport = _mm_set1_epi32(m->sport), dport = _mm_set1_epi32(m->dport);
+
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned hits = block_hits(&b[i], src, dst, sport, dport);
+
+		if (hits != 0)
+			return (int)b[i].idx[__builtin_ctz(hits)];
+	}
+	return -1;
+}
+#else
+static int blocks_first(const struct fw_rule_block *b, uint32_t n, const struct fw_match *m)
+{
+	for (uint32_t i = 0; i < n; i++)
+		for (unsigned l = 0; l < 4; l++)
+			if (((m->src ^ b[i].src_net[l]) & b[i].src_mask[l]) == 0 &&
+			    ((m->dst ^ b[i].dst_net[l]) & b[i].dst_mask[l]) == 0 &&
+			    (uint32_t)m->sport - b[i].sport_lo[l] <= b[i].sport_span[l] &&
+			    (uint32_t)m->dport - b[i].dport_lo[l] <= b[i].dport_span[l])
+				return (int)b[i].idx[l];
+	return -1;
+}
+#endif
+
+int fw_rules_first_match(const struct fw_ruleset *rs, const struct fw_match *m)
+{
+	int k = kind_of(m->proto, m->dir);
+
+	if (k < 0)
+		return -1;
+	return blocks_first(rs->blocks[k], rs->n_blocks[k], m);
+}
+
 int fw_rules_from_json(const json_t *root, bool only_rules, struct fw_ruleset **out, char *err,
 		       size_t errsz)
 {
-	const json_t *rules;
+	const json_t *rules = NULL;
 	struct fw_ruleset *rs;
 	size_t n;
-	uint8_t def;
+	uint8_t def = FW_DENY;
 
 	if (ruleset_top(root, only_rules, &rules, &def, err, errsz) != 0)
 		return -EINVAL;
@@ -249,9 +404,14 @@ int fw_rules_from_json(const json_t *root, bool only_rules, struct fw_ruleset **
 	rs->n_rules = (uint32_t)n;
 	for (size_t i = 0; i < n; i++) {
 		if (rule_compile(&rs->rules[i], i, json_array_get(rules, i), err, errsz) != 0) {
-			free(rs);
+			fw_ruleset_free(rs);
 			return -EINVAL;
 		}
+	}
+	if (ruleset_build_blocks(rs) != 0) {
+		fw_ruleset_free(rs);
+		snprintf(err, errsz, "rules: out of memory");
+		return -ENOMEM;
 	}
 	*out = rs;
 	return 0;
@@ -290,5 +450,8 @@ char *fw_rules_canonical(const json_t *root)
 
 void fw_ruleset_free(struct fw_ruleset *rs)
 {
+	if (rs == NULL)
+		return;
+	free(rs->blocks[0]);	/* the start of the one allocation of every list */
 	free(rs);
 }

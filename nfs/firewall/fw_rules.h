@@ -39,11 +39,26 @@ struct fw_match {
 	uint8_t dir;		/* FW_DIR_IN or FW_DIR_OUT */
 };
 
+/* Rules are scanned per kind of packet (protocol x direction): each kind has its own
+ * list, in rule order, of the rules that can match it, four rules to a block laid out for
+ * 4-wide SIMD compares (a port range matches when port - lo <= span, unsigned). */
+#define FW_KINDS 6		/* {tcp, udp, icmp} x {in, out} */
+
+struct fw_rule_block {
+	uint32_t src_net[4], src_mask[4];
+	uint32_t dst_net[4], dst_mask[4];
+	uint32_t sport_lo[4], sport_span[4];
+	uint32_t dport_lo[4], dport_span[4];
+	uint32_t idx[4];	/* rule index; unused lanes never match (port range above 65535) */
+} __attribute__((aligned(16)));
+
 /* An immutable compiled rule set. */
 struct fw_ruleset {
 	uint64_t version;	/* the store's version, 0 when not from the store */
 	uint8_t default_action;	/* enum fw_action, when no rule matches */
 	uint32_t n_rules;
+	struct fw_rule_block *blocks[FW_KINDS];	/* one allocation, owned */
+	uint32_t n_blocks[FW_KINDS];
 	struct fw_rule rules[];
 };
 
@@ -64,24 +79,12 @@ char *fw_rules_canonical(const json_t *root);
 
 void fw_ruleset_free(struct fw_ruleset *rs);
 
-/* Index of the first rule matching 'm', or -1. */
-static inline int fw_rules_first_match(const struct fw_ruleset *rs, const struct fw_match *m)
-{
-	for (uint32_t i = 0; i < rs->n_rules; i++) {
-		const struct fw_rule *r = &rs->rules[i];
-		unsigned hit = (((m->src ^ r->src_net) & r->src_mask) == 0) &
-			       (((m->dst ^ r->dst_net) & r->dst_mask) == 0) &
-			       ((uint16_t)(m->sport - r->sport_lo) <= r->sport_span) &
-			       ((uint16_t)(m->dport - r->dport_lo) <= r->dport_span) &
-			       ((r->proto == 0) | (r->proto == m->proto)) &
-			       ((r->dirs & m->dir) != 0) &
-			       !(r->has_ports & (m->proto == 1 /* IPPROTO_ICMP */));
+/* Parse "A.B.C.D/LEN", "A.B.C.D" (/32) or "any" (/0) into host-order 'net' and 'mask'.
+ * Returns 0, -EINVAL when it is not a prefix, -EDOM when 'net' has bits beyond 'mask'. */
+int fw_prefix_parse(const char *s, uint32_t *net, uint32_t *mask);
 
-		if (hit)
-			return (int)i;
-	}
-	return -1;
-}
+/* Index of the first rule matching 'm', or -1. */
+int fw_rules_first_match(const struct fw_ruleset *rs, const struct fw_match *m);
 
 /* The action for 'm': the first matching rule's, else the default. '*rule' (may be NULL)
  * gets the rule index or -1. */

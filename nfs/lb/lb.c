@@ -36,11 +36,15 @@
  * the way back, so any instance can rewrite either direction. Both keys carry the idle
  * timeout of the protocol (tcp 900 s, udp 300 s) as a Redis TTL, refreshed by each instance
  * at most once per refresh interval per connection (a quarter of the timeout, at most 30 s,
- * write-behind through lb_touch.lua). There are no per-connection state transitions: a
- * connection is immutable, which makes every cached copy valid until it is invalidated
- * (CLIENT TRACKING), expires, or the store connection is re-established. Per-backend
- * counters (conns, pkts, bytes in the hash "<ns>:b:<address>:<port>") are coalesced per
- * worker and flushed every 100 ms with the refreshes.
+ * write-behind through lb_touch.lua), and once when it first reads a connection another
+ * instance created (it cannot know how much TTL is left). There is no TCP state tracking,
+ * hence one idle timeout per protocol and no write-through: a connection is immutable, so
+ * every cached copy (both directions are cached when lb_create.lua answers) stays valid
+ * until it is invalidated (CLIENT TRACKING), expires, or the store connection is
+ * re-established. Per-backend counters (conns, pkts, bytes in the hash
+ * "<ns>:b:<address>:<port>") are coalesced per worker and flushed every 100 ms with the
+ * refreshes. Local mode keeps connections in the worker's table only, with the configured
+ * pool, and has no per-backend counters.
  *
  * Direction: with two ports, packets from the outside port (clients) go in and packets from
  * the inside port (backends) go out. One-armed: a packet to a VIP address goes in, every
@@ -56,6 +60,7 @@
 #include <string.h>
 
 #include <rte_ip.h>
+#include <rte_prefetch.h>
 
 #include "nf/cksum.h"
 #include "nfs/lb/lb_int.h"
@@ -92,8 +97,9 @@ static bool lb_classify(struct lb_worker *w, uint16_t in_port, struct rte_mbuf *
 	enum parse_status st;
 	uint8_t dir;
 
+	rte_prefetch0(rte_pktmbuf_mtod(m, void *));
 	st = parse_packet(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p->info);
-	p->resolved = p->created = false;
+	p->resolved = p->created = p->refused = false;
 	p->svc = NULL;
 	*out_port = NF_VERDICT_DROP;
 	if (st == PARSE_NOT_IPV4) {
@@ -127,7 +133,7 @@ static void lb_cache_hit(struct lb_worker *w, struct lb_pkt *p, uint64_t now_us)
 	struct lb_centry *ce = NULL;
 
 	if (w->cache != NULL)
-		ce = flowcache_lookup(w->cache, &p->ck, now_us);
+		ce = flowcache_lookup_hash(w->cache, &p->ck, p->hash, now_us);
 	if (ce == NULL) {
 		nf_ctr_add(w->ctr, NF_CTR_CACHE_MISSES, 1);
 		return;
@@ -191,25 +197,48 @@ static void lb_rewrite(struct lb_worker *w, struct rte_mbuf *m, const struct lb_
 	lb_fix_l4_csum(w, ip, l4, &p->info, ips, ports, partial);
 }
 
-void lb_process_burst(struct lb_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
-		      uint8_t *out_ports, uint64_t now_us)
+/* Classify the burst and prefetch the cache buckets of the packets that need a lookup. */
+static void lb_classify_burst(struct lb_worker *w, uint16_t in_port, struct rte_mbuf **pkts,
+			      uint16_t n, uint8_t *out_ports)
 {
-	bool need_resolve = false;
-
-	w->pool = lb_pool_get(w->lb);
 	for (uint16_t i = 0; i < n; i++) {
 		struct lb_pkt *p = &w->pkts[i];
 
 		p->done = !lb_classify(w, in_port, pkts[i], p, &out_ports[i]);
+		if (p->done || w->cache == NULL)
+			continue;	/* verdict decided (pass through or drop), or no cache */
+		p->hash = flowcache_hash(&p->ck);
+		flowcache_prefetch_hash(w->cache, p->hash);
+	}
+}
+
+/* Cache lookups; returns true when some packet needs the store (or the local table). */
+static bool lb_lookup_burst(struct lb_worker *w, uint16_t n, uint64_t now_us)
+{
+	bool need_resolve = false;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct lb_pkt *p = &w->pkts[i];
+
 		if (p->done)
 			continue;
 		lb_cache_hit(w, p, now_us);
 		need_resolve |= !p->resolved;
 	}
-	if (need_resolve && w->store != NULL)
-		lb_store_resolve(w, n, now_us);
-	else if (need_resolve)
-		lb_local_resolve(w, n, now_us);
+	return need_resolve;
+}
+
+void lb_process_burst(struct lb_worker *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
+		      uint8_t *out_ports, uint64_t now_us)
+{
+	w->pool = lb_pool_get(w->lb);
+	lb_classify_burst(w, in_port, pkts, n, out_ports);
+	if (lb_lookup_burst(w, n, now_us)) {
+		if (w->store != NULL)
+			lb_store_resolve(w, n, now_us);
+		else
+			lb_local_resolve(w, n, now_us);
+	}
 	for (uint16_t i = 0; i < n; i++) {
 		struct lb_pkt *p = &w->pkts[i];
 
@@ -221,5 +250,5 @@ void lb_process_burst(struct lb_worker *w, uint16_t in_port, struct rte_mbuf **p
 			out_ports[i] = NF_VERDICT_DROP;
 	}
 	w->pool = NULL;
-	lb_quiescent(w->lb, w->id);
+	lb_quiescent(w->lb, w->id);	/* holds no pool pointer until the next burst */
 }

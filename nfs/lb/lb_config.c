@@ -11,7 +11,9 @@
 
 #include "nfs/lb/lb_int.h"
 
-#define LB_FIELD_MAX 96
+#define LB_FIELD_SVC 32		/* "services[i]" */
+#define LB_FIELD_BE 64		/* "services[i].backends[j]" */
+#define LB_FIELD_MAX 128	/* either, then "." and a field name (cut if very long) */
 
 void lb_config_default(struct lb_config *cfg)
 {
@@ -138,7 +140,7 @@ static int cfg_backend(struct lb_backend_cfg *b, json_t *v, const char *field, c
 static int cfg_backends(struct lb_config *cfg, struct lb_service_cfg *s, json_t *v,
 			const char *field, char *err, size_t errsz)
 {
-	char f[LB_FIELD_MAX];
+	char f[LB_FIELD_BE];
 	size_t j;
 	json_t *e;
 
@@ -158,8 +160,8 @@ static int cfg_backends(struct lb_config *cfg, struct lb_service_cfg *s, json_t 
 	return 0;
 }
 
-static int cfg_service_field(struct lb_config *cfg, struct lb_service_cfg *s, const char *field,
-			     const char *k, json_t *v, char *err, size_t errsz)
+static int cfg_service_field(struct lb_service_cfg *s, const char *field, const char *k,
+			     json_t *v, char *err, size_t errsz)
 {
 	char f[LB_FIELD_MAX];
 	uint8_t proto;
@@ -183,7 +185,7 @@ static int cfg_service_field(struct lb_config *cfg, struct lb_service_cfg *s, co
 static int cfg_service(struct lb_config *cfg, json_t *v, size_t i, char *err, size_t errsz)
 {
 	struct lb_service_cfg *s = &cfg->services[cfg->n_services];
-	char field[LB_FIELD_MAX];
+	char field[LB_FIELD_SVC];
 	const char *k;
 	json_t *e, *backends;
 
@@ -193,7 +195,7 @@ static int cfg_service(struct lb_config *cfg, json_t *v, size_t i, char *err, si
 	memset(s, 0, sizeof(*s));
 	s->proto = IPPROTO_TCP;
 	json_object_foreach(v, k, e)
-		if (cfg_service_field(cfg, s, field, k, e, err, errsz) != 0)
+		if (cfg_service_field(s, field, k, e, err, errsz) != 0)
 			return -EINVAL;
 	if (json_object_get(v, "vip") == NULL)
 		return cfg_err(err, errsz, field, "vip is missing");

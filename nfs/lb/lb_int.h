@@ -39,7 +39,8 @@ _Static_assert(sizeof(struct lb_conn) == 20, "lb_conn is 20 bytes in Redis and i
 
 /* One direction of a connection as a packet carries it: the flow cache key, and after the
  * namespace and a tag the store key ("<ns>:f" for LB_DIR_IN, "<ns>:r" for LB_DIR_OUT).
- * IN: src = client, dst = VIP. OUT: src = backend, dst = client. */
+ * IN: src = client, dst = VIP. OUT: src = backend, dst = client. 8-byte aligned: the cache
+ * hashes it with 8-byte loads. */
 struct lb_ckey {
 	uint8_t dir;		/* enum lb_dir */
 	uint8_t proto;
@@ -48,7 +49,7 @@ struct lb_ckey {
 	rte_be32_t dst_ip;
 	rte_be16_t dst_port;
 	uint8_t pad[2];		/* always zero */
-} __attribute__((packed));
+} __attribute__((packed, aligned(8)));
 _Static_assert(sizeof(struct lb_ckey) == FLOWCACHE_KEY_SIZE, "lb_ckey is the flow cache key");
 
 /* Flow cache value. */
@@ -132,19 +133,19 @@ struct lb {
 	bool republish;			/* publish cfg's services when the store has no pool */
 	uint64_t rejected_ver;		/* last stored version found invalid (logged once) */
 	uint64_t ctl_gen;		/* store generation of the last full pool read */
+	char *pool_json;		/* text of the pool in use when it came from the store */
 	pthread_t thread;
 	bool thread_started;
 	int stop;			/* asks the control thread to end (atomic) */
 };
 
-/* Pool life cycle (lb_sync.c): swap in a new snapshot, free what no worker can hold. */
-void lb_pool_publish(struct lb *lb, struct lb_pool *p);
-void lb_pool_reclaim(struct lb *lb);
+/* The control thread (lb_sync.c): follows the store's pool, swaps snapshots in and frees
+ * the replaced ones once no worker can hold them. */
 int lb_sync_start(struct lb *lb);
 void lb_sync_stop(struct lb *lb);
 
 /* The pool for one burst; lb_quiescent() when the worker holds no pool pointer any more. */
-static inline const struct lb_pool *lb_pool_get(struct lb *lb)
+static inline const struct lb_pool *lb_pool_get(const struct lb *lb)
 {
 	return __atomic_load_n(&lb->pool, __ATOMIC_ACQUIRE);
 }
@@ -159,10 +160,12 @@ static inline void lb_quiescent(struct lb *lb, unsigned worker_id)
 struct lb_pkt {
 	struct pkt_info info;
 	struct lb_ckey ck;
+	uint32_t hash;			/* flowcache_hash(&ck) */
 	struct lb_conn conn;		/* valid when 'resolved' (a copy: cache entries may move) */
 	const struct lb_service *svc;	/* LB_DIR_IN: the service addressed */
 	bool resolved;
 	bool created;			/* this instance created the connection */
+	bool refused;			/* the store's answer was final: drop (counted) */
 	bool done;			/* verdict already decided by classification */
 };
 
