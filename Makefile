@@ -30,7 +30,7 @@ ORCH_LIB   := $(if $(ORCH_SRCS),$(BUILD)/liborch.a)
 HARNESS_OBJS := $(call obj,$(HARNESS_SRCS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # The orchestrator daemon is built once orchestrator/main.c exists; the CLI always.
-ORCH_BINS := $(BUILD)/nfvctl $(if $(wildcard orchestrator/main.c),$(BUILD)/nfv-orchestrator)
+ORCH_BINS := $(if $(wildcard orchestrator/nfvctl.c),$(BUILD)/nfvctl) $(if $(wildcard orchestrator/main.c),$(BUILD)/nfv-orchestrator)
 
 BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
