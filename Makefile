@@ -106,10 +106,11 @@ $(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(HARNESS_OBJS) $(NF_LIBS) $(BUILD)
 
 # Fuzz targets tests/fuzz/fuzz_<name>.c: clang + libFuzzer + ASan/UBSan, built from source
 # (not from the gcc objects); seed corpus in tests/fuzz/corpus/<name>/.
-FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -I. -I$(BUILD)/gen $(PKG_CFLAGS) -std=gnu11
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/harness/pktgen.c $(NF_SRCS) $(STORE_SRCS) $(NFS_SRCS) $(BUILD)/gen/lua_scripts.c
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I. -I$(BUILD)/gen $(PKG_CFLAGS) -std=gnu11
+FUZZ_HDRS := $(wildcard nf/*.h datastore/*.h nfs/*/*.h tests/fuzz/*.h tests/harness/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/harness/pktgen.c $(NF_SRCS) $(STORE_SRCS) $(NFS_SRCS) $(BUILD)/gen/lua_scripts.c $(FUZZ_HDRS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $^ $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
 test: all $(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run_tests.sh

@@ -41,7 +41,8 @@ struct nf_opts {
 };
 
 /* A network function as the runtime drives it. All callbacks but process_burst and tick
- * run on the control path. 'nf' is the NF-wide context, 'w' a per-lcore worker. */
+ * run on the control path. 'nf' is the NF-wide context, 'w' a per-lcore worker. Only
+ * worker_create and process_burst are required: a NULL callback has nothing to do. */
 struct nf_def {
 	const char *name;		/* "nat" */
 	const char *usage;		/* help text for the NF's own options */
@@ -76,6 +77,38 @@ struct nf_def {
 	void (*worker_destroy)(void *w);
 	void (*destroy)(void *nf);
 };
+
+/* The worker callbacks of an nf_def that only forward to the NF's typed functions
+ * PFX_worker_create(), PFX_process_burst(), PFX_tick() and PFX_worker_destroy(): defines
+ * the static functions PFX_nf_worker_create(), PFX_nf_process(), PFX_nf_tick() and
+ * PFX_nf_worker_destroy(). The NF context is a 'ctx_type' whose member 'inst' is the
+ * instance its workers are created for. */
+#define NF_DEF_WORKER_GLUE(pfx, ctx_type, inst)						\
+	static void *pfx##_nf_worker_create(void *ctx, unsigned worker_id,			\
+					    struct nf_counters *ctr)				\
+	{											\
+		return pfx##_worker_create(((ctx_type *)ctx)->inst, worker_id, ctr);		\
+	}											\
+	static void pfx##_nf_process(void *w, uint16_t in_port, struct rte_mbuf **pkts,		\
+				     uint16_t n, uint8_t *out_ports, uint64_t now_us)		\
+	{											\
+		pfx##_process_burst(w, in_port, pkts, n, out_ports, now_us);			\
+	}											\
+	static void pfx##_nf_tick(void *w, uint64_t now_us)					\
+	{											\
+		pfx##_tick(w, now_us);								\
+	}											\
+	static void pfx##_nf_worker_destroy(void *w)						\
+	{											\
+		pfx##_worker_destroy(w);							\
+	}
+
+/* The nf_def members of the callbacks NF_DEF_WORKER_GLUE(pfx, ...) defines. */
+#define NF_DEF_WORKER_CALLBACKS(pfx)							\
+	.worker_create = pfx##_nf_worker_create,						\
+	.process_burst = pfx##_nf_process,							\
+	.tick = pfx##_nf_tick,									\
+	.worker_destroy = pfx##_nf_worker_destroy
 
 /* Run an NF: EAL init from argv, NF options after '--', ports, one poll loop per lcore,
  * stats publishing, clean shutdown on SIGINT/SIGTERM. Returns the process exit status

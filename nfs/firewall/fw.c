@@ -64,6 +64,7 @@
 
 #include <rte_hash_crc.h>
 
+#include "nf/fastpath.h"
 #include "nf/log.h"
 #include "nfs/firewall/fw_int.h"
 
@@ -82,13 +83,6 @@ static uint8_t fw_ndir(const struct fw_worker *w, uint16_t in_port, const struct
 	return in_port == NF_PORT_INSIDE ? FW_DIR_OUT : FW_DIR_IN;
 }
 
-static uint8_t fw_other_port(uint16_t in_port, bool one_armed)
-{
-	if (one_armed)
-		return 0;
-	return in_port == NF_PORT_INSIDE ? NF_PORT_OUTSIDE : NF_PORT_INSIDE;
-}
-
 /* Parse packet 'p'; decides at once (in '*out_port') for packets that need no state. */
 static bool fw_classify(struct fw_worker *w, uint16_t in_port, struct rte_mbuf *m,
 			struct fw_pkt *p, uint8_t *out_port)
@@ -97,15 +91,9 @@ static bool fw_classify(struct fw_worker *w, uint16_t in_port, struct rte_mbuf *
 	enum parse_status st = parse_packet(frame, rte_pktmbuf_data_len(m), &p->info);
 
 	p->verdict = FW_V_DECIDED;
-	p->out_port = fw_other_port(in_port, w->fw->opts.one_armed);
-	if (st == PARSE_NOT_IPV4) {
-		nf_ctr_add(w->ctr, NF_CTR_PASSTHROUGH, 1);
-		*out_port = p->out_port;
-		return false;
-	}
+	p->out_port = nf_other_port(in_port, w->fw->opts.one_armed);
 	if (st != PARSE_OK) {
-		nf_ctr_add(w->ctr, (enum nf_ctr)(NF_CTR_DROP_PARSE_BASE + st), 1);
-		*out_port = NF_VERDICT_DROP;
+		*out_port = nf_parse_verdict(w->ctr, st, in_port, w->fw->opts.one_armed);
 		return false;
 	}
 	p->ndir = fw_ndir(w, in_port, &p->info);

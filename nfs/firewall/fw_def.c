@@ -260,26 +260,7 @@ static int fw_nf_configure(void *ctx, const struct nf_opts *opts, char *err, siz
 	return 0;
 }
 
-static void *fw_nf_worker_create(void *ctx, unsigned worker_id, struct nf_counters *ctr)
-{
-	return fw_worker_create(((struct fw_nf *)ctx)->fw, worker_id, ctr);
-}
-
-static void fw_nf_process(void *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
-			  uint8_t *out_ports, uint64_t now_us)
-{
-	fw_process_burst(w, in_port, pkts, n, out_ports, now_us);
-}
-
-static void fw_nf_tick(void *w, uint64_t now_us)
-{
-	fw_tick(w, now_us);
-}
-
-static void fw_nf_worker_destroy(void *w)
-{
-	fw_worker_destroy(w);
-}
+NF_DEF_WORKER_GLUE(fw, struct fw_nf, fw)
 
 static void fw_nf_destroy(void *ctx)
 {
@@ -308,9 +289,6 @@ const struct nf_def fw_nf_def = {
 	.option = fw_nf_option,
 	.create = fw_nf_create,
 	.configure = fw_nf_configure,
-	.worker_create = fw_nf_worker_create,
-	.process_burst = fw_nf_process,
-	.tick = fw_nf_tick,
-	.worker_destroy = fw_nf_worker_destroy,
+	NF_DEF_WORKER_CALLBACKS(fw),
 	.destroy = fw_nf_destroy,
 };

@@ -1,13 +1,12 @@
 /* Firewall rule sets: the JSON form compiled into a flat array, with precise error messages. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "nf/cfgjson.h"
 #include "nfs/firewall/fw_rules.h"
 
 #ifdef __SSE4_1__
@@ -15,22 +14,6 @@
 #endif
 
 #define RULE_FIELDS "action, proto, dir, src, dst, src_ports, dst_ports, comment"
-
-/* "<where>: <what>" into 'err'; returns -EINVAL. */
-static int rule_err(char *err, size_t errsz, const char *where, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int rule_err(char *err, size_t errsz, const char *where, const char *fmt, ...)
-{
-	char what[200];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	snprintf(err, errsz, "%s: %s", where, what);
-	return -EINVAL;
-}
 
 static int parse_action(const json_t *v, const char *where, uint8_t *out, char *err, size_t errsz)
 {
@@ -41,7 +24,7 @@ static int parse_action(const json_t *v, const char *where, uint8_t *out, char *
 	else if (s != NULL && strcmp(s, "deny") == 0)
 		*out = FW_DENY;
 	else
-		return rule_err(err, errsz, where, "must be \"allow\" or \"deny\"");
+		return cfgjson_err(err, errsz, where, "must be \"allow\" or \"deny\"");
 	return 0;
 }
 
@@ -59,8 +42,8 @@ static int parse_proto(const json_t *v, const char *where, uint8_t *out, char *e
 		}
 	}
 	if (s == NULL)
-		return rule_err(err, errsz, where, "must be a string: tcp, udp, icmp or any");
-	return rule_err(err, errsz, where, "'%s' is not one of tcp, udp, icmp, any", s);
+		return cfgjson_err(err, errsz, where, "must be a string: tcp, udp, icmp or any");
+	return cfgjson_err(err, errsz, where, "'%s' is not one of tcp, udp, icmp, any", s);
 }
 
 static int parse_dir(const json_t *v, const char *where, uint8_t *out, char *err, size_t errsz)
@@ -74,86 +57,20 @@ static int parse_dir(const json_t *v, const char *where, uint8_t *out, char *err
 	else if (s != NULL && strcmp(s, "any") == 0)
 		*out = FW_DIR_ANY;
 	else if (s == NULL)
-		return rule_err(err, errsz, where, "must be a string: in, out or any");
+		return cfgjson_err(err, errsz, where, "must be a string: in, out or any");
 	else
-		return rule_err(err, errsz, where, "'%s' is not one of in, out, any", s);
+		return cfgjson_err(err, errsz, where, "'%s' is not one of in, out, any", s);
 	return 0;
-}
-
-int fw_prefix_parse(const char *s, uint32_t *net, uint32_t *mask)
-{
-	char addr[INET_ADDRSTRLEN], end;
-	unsigned len = 32;
-	struct in_addr a;
-
-	if (strcmp(s, "any") == 0) {
-		*net = *mask = 0;
-		return 0;
-	}
-	if (strchr(s, '/') == NULL) {
-		if (sscanf(s, "%15[0-9.]%c", addr, &end) != 1)
-			return -EINVAL;
-	} else if (sscanf(s, "%15[0-9.]/%2u%c", addr, &len, &end) != 2) {
-		return -EINVAL;
-	}
-	if (inet_pton(AF_INET, addr, &a) != 1 || len > 32)
-		return -EINVAL;
-	*mask = len == 0 ? 0 : ~0u << (32 - len);
-	*net = ntohl(a.s_addr);
-	return (*net & ~*mask) ? -EDOM : 0;
 }
 
 static int parse_prefix(const json_t *v, const char *where, uint32_t *net, uint32_t *mask,
 			char *err, size_t errsz)
 {
 	const char *s = json_string_value(v);
-	int rc;
 
 	if (s == NULL)
-		return rule_err(err, errsz, where, "must be a string \"A.B.C.D/LEN\"");
-	rc = fw_prefix_parse(s, net, mask);
-	if (rc == -EDOM)
-		return rule_err(err, errsz, where, "'%s' has address bits set beyond its prefix length", s);
-	if (rc != 0)
-		return rule_err(err, errsz, where, "'%s' is not an IPv4 prefix A.B.C.D/LEN", s);
-	return 0;
-}
-
-static int port_value(json_int_t p, const char *where, char *err, size_t errsz)
-{
-	if (p < 0 || p > 65535)
-		return rule_err(err, errsz, where, "%lld is not a port", (long long)p);
-	return 0;
-}
-
-/* A port range given as N, "N", "LO-HI", "any" or [LO, HI]. */
-static int parse_ports(const json_t *v, const char *where, uint16_t *lo, uint16_t *span,
-		       char *err, size_t errsz)
-{
-	long long a, b;
-	char end;
-
-	if (json_is_integer(v)) {
-		a = b = json_integer_value(v);
-	} else if (json_is_array(v) && json_array_size(v) == 2 &&
-		   json_is_integer(json_array_get(v, 0)) && json_is_integer(json_array_get(v, 1))) {
-		a = json_integer_value(json_array_get(v, 0));
-		b = json_integer_value(json_array_get(v, 1));
-	} else if (json_is_string(v) && strcmp(json_string_value(v), "any") == 0) {
-		a = 0, b = 65535;
-	} else if (json_is_string(v) && sscanf(json_string_value(v), "%lld-%lld%c", &a, &b, &end) == 2) {
-	} else if (json_is_string(v) && sscanf(json_string_value(v), "%lld%c", &a, &end) == 1) {
-		b = a;
-	} else {
-		return rule_err(err, errsz, where, "must be a port, \"LOW-HIGH\", [LOW, HIGH] or \"any\"");
-	}
-	if (port_value(a, where, err, errsz) != 0 || port_value(b, where, err, errsz) != 0)
-		return -EINVAL;
-	if (a > b)
-		return rule_err(err, errsz, where, "%lld-%lld: LOW is above HIGH", a, b);
-	*lo = (uint16_t)a;
-	*span = (uint16_t)(b - a);
-	return 0;
+		return cfgjson_err(err, errsz, where, "must be a string \"A.B.C.D/LEN\"");
+	return cfgjson_prefix(s, where, net, mask, err, errsz);
 }
 
 /* One field 'k' of rule 'idx'. */
@@ -174,12 +91,12 @@ static int rule_field(struct fw_rule *r, size_t idx, const char *k, const json_t
 	if (strcmp(k, "dst") == 0)
 		return parse_prefix(v, where, &r->dst_net, &r->dst_mask, err, errsz);
 	if (strcmp(k, "src_ports") == 0)
-		return parse_ports(v, where, &r->sport_lo, &r->sport_span, err, errsz);
+		return cfgjson_port_range(v, where, &r->sport_lo, &r->sport_span, err, errsz);
 	if (strcmp(k, "dst_ports") == 0)
-		return parse_ports(v, where, &r->dport_lo, &r->dport_span, err, errsz);
+		return cfgjson_port_range(v, where, &r->dport_lo, &r->dport_span, err, errsz);
 	if (strcmp(k, "comment") == 0)
-		return json_is_string(v) ? 0 : rule_err(err, errsz, where, "must be a string");
-	return rule_err(err, errsz, where, "unknown field (" RULE_FIELDS ")");
+		return json_is_string(v) ? 0 : cfgjson_err(err, errsz, where, "must be a string");
+	return cfgjson_err(err, errsz, where, "unknown field (" RULE_FIELDS ")");
 }
 
 /* Checks that need the whole rule. */
@@ -189,12 +106,12 @@ static int rule_check(struct fw_rule *r, size_t idx, const json_t *obj, char *er
 
 	snprintf(where, sizeof(where), "rules[%zu]", idx);
 	if (json_object_get(obj, "action") == NULL)
-		return rule_err(err, errsz, where, "\"action\" is required (\"allow\" or \"deny\")");
+		return cfgjson_err(err, errsz, where, "\"action\" is required (\"allow\" or \"deny\")");
 	r->has_ports = r->sport_span != 0xffff || r->dport_span != 0xffff;
 	if (r->has_ports && r->proto == IPPROTO_ICMP) {
 		snprintf(where, sizeof(where), "rules[%zu].%s", idx,
 			 r->dport_span != 0xffff ? "dst_ports" : "src_ports");
-		return rule_err(err, errsz, where, "ports need proto tcp, udp or any");
+		return cfgjson_err(err, errsz, where, "ports need proto tcp, udp or any");
 	}
 	return 0;
 }
@@ -211,7 +128,7 @@ static int rule_compile(struct fw_rule *r, size_t idx, const json_t *obj, char *
 		char where[32];
 
 		snprintf(where, sizeof(where), "rules[%zu]", idx);
-		return rule_err(err, errsz, where, "must be an object");
+		return cfgjson_err(err, errsz, where, "must be an object");
 	}
 	json_object_foreach((json_t *)obj, k, v)
 		if (rule_field(r, idx, k, v, err, errsz) != 0)
@@ -226,19 +143,19 @@ static int ruleset_top(const json_t *root, bool only_rules, const json_t **rules
 	json_t *v;
 
 	if (!json_is_object(root))
-		return rule_err(err, errsz, "rules file", "must be a JSON object {\"default\", \"rules\"}");
+		return cfgjson_err(err, errsz, "rules file", "must be a JSON object {\"default\", \"rules\"}");
 	*def = FW_DENY;
 	*rules = json_object_get(root, "rules");
 	if (json_object_get(root, "default") != NULL &&
 	    parse_action(json_object_get(root, "default"), "default", def, err, errsz) != 0)
 		return -EINVAL;
 	if (*rules != NULL && !json_is_array(*rules))
-		return rule_err(err, errsz, "rules", "must be an array of rule objects");
+		return cfgjson_err(err, errsz, "rules", "must be an array of rule objects");
 	if (*rules != NULL && json_array_size(*rules) > FW_MAX_RULES)
-		return rule_err(err, errsz, "rules", "more than %d rules", FW_MAX_RULES);
+		return cfgjson_err(err, errsz, "rules", "more than %d rules", FW_MAX_RULES);
 	json_object_foreach((json_t *)root, k, v)
 		if (only_rules && strcmp(k, "default") != 0 && strcmp(k, "rules") != 0)
-			return rule_err(err, errsz, k, "unknown field (default, rules)");
+			return cfgjson_err(err, errsz, k, "unknown field (default, rules)");
 	return 0;
 }
 
@@ -419,14 +336,11 @@ int fw_rules_from_json(const json_t *root, bool only_rules, struct fw_ruleset **
 
 int fw_rules_parse(const char *json, size_t len, struct fw_ruleset **out, char *err, size_t errsz)
 {
-	json_error_t jerr;
-	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root = cfgjson_parse(json, len, NULL, err, errsz);
 	int rc;
 
-	if (root == NULL) {
-		snprintf(err, errsz, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
+	if (root == NULL)
 		return -EINVAL;
-	}
 	rc = fw_rules_from_json(root, true, out, err, errsz);
 	json_decref(root);
 	return rc;

@@ -79,10 +79,6 @@ char *fw_rules_canonical(const json_t *root);
 
 void fw_ruleset_free(struct fw_ruleset *rs);
 
-/* Parse "A.B.C.D/LEN", "A.B.C.D" (/32) or "any" (/0) into host-order 'net' and 'mask'.
- * Returns 0, -EINVAL when it is not a prefix, -EDOM when 'net' has bits beyond 'mask'. */
-int fw_prefix_parse(const char *s, uint32_t *net, uint32_t *mask);
-
 /* Index of the first rule matching 'm', or -1. */
 int fw_rules_first_match(const struct fw_ruleset *rs, const struct fw_match *m);
 

@@ -59,18 +59,12 @@
  */
 #include <string.h>
 
-#include <rte_ip.h>
+#include <netinet/in.h>
 #include <rte_prefetch.h>
 
-#include "nf/cksum.h"
+#include "nf/fastpath.h"
+#include "nf/l4rewrite.h"
 #include "nfs/lb/lb_int.h"
-
-static uint8_t lb_other_port(uint16_t in_port, bool one_armed)
-{
-	if (one_armed)
-		return 0;
-	return in_port == NF_PORT_INSIDE ? NF_PORT_OUTSIDE : NF_PORT_INSIDE;
-}
 
 static uint8_t lb_direction(const struct lb_worker *w, uint16_t in_port, const struct pkt_info *pi)
 {
@@ -101,16 +95,11 @@ static bool lb_classify(struct lb_worker *w, uint16_t in_port, struct rte_mbuf *
 	st = parse_packet(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p->info);
 	p->resolved = p->created = p->refused = false;
 	p->svc = NULL;
-	*out_port = NF_VERDICT_DROP;
-	if (st == PARSE_NOT_IPV4) {
-		nf_ctr_add(w->ctr, NF_CTR_PASSTHROUGH, 1);
-		*out_port = lb_other_port(in_port, w->lb->opts.one_armed);
-		return false;
-	}
 	if (st != PARSE_OK) {
-		nf_ctr_add(w->ctr, (enum nf_ctr)(NF_CTR_DROP_PARSE_BASE + st), 1);
+		*out_port = nf_parse_verdict(w->ctr, st, in_port, w->lb->opts.one_armed);
 		return false;
 	}
+	*out_port = NF_VERDICT_DROP;
 	if (p->info.proto != IPPROTO_TCP && p->info.proto != IPPROTO_UDP) {
 		nf_ctr_add(w->ctr, NF_CTR_DROP_UNSUPPORTED, 1);
 		return false;
@@ -130,71 +119,28 @@ static bool lb_classify(struct lb_worker *w, uint16_t in_port, struct rte_mbuf *
 
 static void lb_cache_hit(struct lb_worker *w, struct lb_pkt *p, uint64_t now_us)
 {
-	struct lb_centry *ce = NULL;
+	struct lb_centry *ce = nf_cache_lookup(w->cache, &p->ck, p->hash, now_us, w->ctr);
 
-	if (w->cache != NULL)
-		ce = flowcache_lookup_hash(w->cache, &p->ck, p->hash, now_us);
-	if (ce == NULL) {
-		nf_ctr_add(w->ctr, NF_CTR_CACHE_MISSES, 1);
+	if (ce == NULL)
 		return;
-	}
-	nf_ctr_add(w->ctr, NF_CTR_CACHE_HITS, 1);
 	p->conn = ce->conn;
 	p->resolved = true;
 	lb_account(w, ce, &p->conn, p->info.ip_len, false, now_us);
 }
 
-static bool lb_csum_is_partial(const uint8_t *ip, const uint8_t *l4, const struct pkt_info *pi)
-{
-	uint16_t field;
-
-	if (pi->flags & PKT_F_FRAG_FIRST)
-		return false;
-	memcpy(&field, l4 + (pi->proto == IPPROTO_TCP ? 16 : 6), 2);
-	return field == cksum_pseudo(ip, pi->l4_len, pi->proto);
-}
-
-/* Update the TCP/UDP checksum for the address and port change, or complete it when it
- * arrived unfinished (CHECKSUM_PARTIAL from a veth with TX offload). */
-static void lb_fix_l4_csum(struct lb_worker *w, uint8_t *ip, uint8_t *l4, const struct pkt_info *pi,
-			   const rte_be32_t ips[2], const rte_be16_t ports[2], bool partial)
-{
-	uint16_t *csum = (uint16_t *)(l4 + (pi->proto == IPPROTO_TCP ? 16 : 6));
-
-	if (partial) {
-		*csum = 0;
-		*csum = cksum_l4(ip, l4, pi->l4_len, pi->proto);
-		nf_ctr_add(w->ctr, NF_CTR_CKSUM_PARTIAL, 1);
-		return;
-	}
-	if (pi->proto == IPPROTO_UDP && *csum == 0)
-		return;	/* no checksum */
-	*csum = cksum_update32(*csum, ips[0], ips[1]);
-	*csum = cksum_update16(*csum, ports[0], ports[1]);
-	if (pi->proto == IPPROTO_UDP && *csum == 0)
-		*csum = 0xffff;
-}
-
 /* Rewrite one packet in place: destination VIP -> backend on the way in, source backend ->
- * VIP on the way out. ips/ports: [0] old value, [1] new value. */
+ * VIP on the way out. */
 static void lb_rewrite(struct lb_worker *w, struct rte_mbuf *m, const struct lb_pkt *p)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint8_t *ip = frame + p->info.l3_off, *l4 = frame + p->info.l4_off;
-	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)ip;
-	bool partial = lb_csum_is_partial(ip, l4, &p->info);
-	bool in = p->ck.dir == LB_DIR_IN;
-	rte_be32_t ips[2];
-	rte_be16_t ports[2];
+	bool partial;
 
-	ips[0] = in ? p->info.key.dst_ip : p->info.key.src_ip;
-	ips[1] = in ? p->conn.backend_ip : p->conn.vip;
-	ports[0] = in ? p->info.key.dst_port : p->info.key.src_port;
-	ports[1] = in ? p->conn.backend_port : p->conn.vport;
-	memcpy(in ? &iph->dst_addr : &iph->src_addr, &ips[1], 4);
-	memcpy(l4 + (in ? 2 : 0), &ports[1], 2);
-	iph->hdr_checksum = cksum_update32(iph->hdr_checksum, ips[0], ips[1]);
-	lb_fix_l4_csum(w, ip, l4, &p->info, ips, ports, partial);
+	if (p->ck.dir == LB_DIR_IN)
+		partial = l4rewrite_dst(frame, &p->info, p->conn.backend_ip, p->conn.backend_port);
+	else
+		partial = l4rewrite_src(frame, &p->info, p->conn.vip, p->conn.vport);
+	if (partial)
+		nf_ctr_add(w->ctr, NF_CTR_CKSUM_PARTIAL, 1);
 }
 
 /* Classify the burst and prefetch the cache buckets of the packets that need a lookup. */

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <netinet/in.h>
 
+#include "nf/cfgjson.h"
 #include "nfs/lb/lb_int.h"
 
 #define LB_FIELD_SVC 32		/* "services[i]" */
@@ -22,76 +23,47 @@ void lb_config_default(struct lb_config *cfg)
 	cfg->timeouts.udp = 300;
 }
 
-/* "<field>: <what>" into 'err'; returns -EINVAL. */
-static int cfg_err(char *err, size_t errsz, const char *field, const char *what)
-{
-	snprintf(err, errsz, "%s: %s", field, what);
-	return -EINVAL;
-}
-
 static int cfg_port(json_t *v, const char *field, rte_be16_t *out, char *err, size_t errsz)
 {
-	char what[64];
-	json_int_t n;
+	uint16_t port;
 
-	if (!json_is_integer(v))
-		return cfg_err(err, errsz, field, "must be an integer (1-65535)");
-	n = json_integer_value(v);
-	if (n < 1 || n > 65535) {
-		snprintf(what, sizeof(what), "%lld is not a port", (long long)n);
-		return cfg_err(err, errsz, field, what);
-	}
-	*out = rte_cpu_to_be_16((uint16_t)n);
+	if (cfgjson_port(v, field, &port, err, errsz) != 0)
+		return -EINVAL;
+	*out = rte_cpu_to_be_16(port);
 	return 0;
 }
 
 static int cfg_ipv4(json_t *v, const char *field, rte_be32_t *out, char *err, size_t errsz)
 {
-	char what[128];
-	struct in_addr a;
-
 	if (!json_is_string(v))
-		return cfg_err(err, errsz, field, "must be a string (an IPv4 address)");
-	if (inet_pton(AF_INET, json_string_value(v), &a) != 1) {
-		snprintf(what, sizeof(what), "'%.64s' is not an IPv4 address", json_string_value(v));
-		return cfg_err(err, errsz, field, what);
-	}
-	*out = a.s_addr;
-	return 0;
+		return cfgjson_err(err, errsz, field, "must be a string (an IPv4 address)");
+	return cfgjson_ipv4(json_string_value(v), field, out, err, errsz);
 }
 
 /* A string that must be one of 'names' (NULL-terminated); '*idx' gets its position. */
 static int cfg_enum(json_t *v, const char *field, const char *const *names, const char *expect,
 		    uint8_t *idx, char *err, size_t errsz)
 {
-	char what[128];
-
-	if (!json_is_string(v)) {
-		snprintf(what, sizeof(what), "must be a string: %s", expect);
-		return cfg_err(err, errsz, field, what);
-	}
+	if (!json_is_string(v))
+		return cfgjson_err(err, errsz, field, "must be a string: %s", expect);
 	for (uint8_t i = 0; names[i] != NULL; i++) {
 		if (strcmp(json_string_value(v), names[i]) == 0) {
 			*idx = i;
 			return 0;
 		}
 	}
-	snprintf(what, sizeof(what), "'%.40s' is not %s", json_string_value(v), expect);
-	return cfg_err(err, errsz, field, what);
+	return cfgjson_err(err, errsz, field, "'%.40s' is not %s", json_string_value(v), expect);
 }
 
 static int cfg_weight(json_t *v, const char *field, uint16_t *out, char *err, size_t errsz)
 {
-	char what[64];
-	json_int_t n;
+	static const struct cfgjson_range weight = {
+		1, 65535, "must be an integer (1-65535)", NULL
+	};
+	long long n;
 
-	if (!json_is_integer(v))
-		return cfg_err(err, errsz, field, "must be an integer (1-65535)");
-	n = json_integer_value(v);
-	if (n < 1 || n > 65535) {
-		snprintf(what, sizeof(what), "%lld is out of range 1-65535", (long long)n);
-		return cfg_err(err, errsz, field, what);
-	}
+	if (cfgjson_int(v, field, &weight, &n, err, errsz) != 0)
+		return -EINVAL;
 	*out = (uint16_t)n;
 	return 0;
 }
@@ -113,7 +85,7 @@ static int cfg_backend_field(struct lb_backend_cfg *b, const char *field, const 
 		return cfg_weight(v, f, &b->weight, err, errsz);
 	if (strcmp(k, "state") == 0)
 		return cfg_enum(v, f, backend_states, "active or drain", &b->state, err, errsz);
-	return cfg_err(err, errsz, f, "unknown field (address, port, weight, state)");
+	return cfgjson_unknown(err, errsz, f, "address, port, weight, state");
 }
 
 /* One element of a "backends" array, named 'field' ("services[0].backends[2]"). */
@@ -124,16 +96,16 @@ static int cfg_backend(struct lb_backend_cfg *b, json_t *v, const char *field, c
 	json_t *e;
 
 	if (!json_is_object(v))
-		return cfg_err(err, errsz, field, "must be an object {address, port, weight, state}");
+		return cfgjson_err(err, errsz, field, "must be an object {address, port, weight, state}");
 	memset(b, 0, sizeof(*b));
 	b->weight = 1;
 	json_object_foreach(v, k, e)
 		if (cfg_backend_field(b, field, k, e, err, errsz) != 0)
 			return -EINVAL;
 	if (json_object_get(v, "address") == NULL)
-		return cfg_err(err, errsz, field, "address is missing");
+		return cfgjson_err(err, errsz, field, "address is missing");
 	if (b->port == 0)
-		return cfg_err(err, errsz, field, "port is missing");
+		return cfgjson_err(err, errsz, field, "port is missing");
 	return 0;
 }
 
@@ -146,11 +118,11 @@ static int cfg_backends(struct lb_config *cfg, struct lb_service_cfg *s, json_t 
 
 	snprintf(f, sizeof(f), "%s.backends", field);
 	if (!json_is_array(v))
-		return cfg_err(err, errsz, f, "must be an array of backends");
+		return cfgjson_err(err, errsz, f, "must be an array of backends");
 	s->first = (uint16_t)cfg->n_backends;
 	json_array_foreach(v, j, e) {
 		if (cfg->n_backends == LB_MAX_BACKENDS)
-			return cfg_err(err, errsz, f, "too many backends (at most 1024 in all services)");
+			return cfgjson_err(err, errsz, f, "too many backends (at most 1024 in all services)");
 		snprintf(f, sizeof(f), "%s.backends[%zu]", field, j);
 		if (cfg_backend(&cfg->backends[cfg->n_backends], e, f, err, errsz) != 0)
 			return -EINVAL;
@@ -179,7 +151,7 @@ static int cfg_service_field(struct lb_service_cfg *s, const char *field, const 
 	}
 	if (strcmp(k, "backends") == 0)
 		return 0;	/* after the loop: its backends must be contiguous */
-	return cfg_err(err, errsz, f, "unknown field (vip, port, proto, backends)");
+	return cfgjson_unknown(err, errsz, f, "vip, port, proto, backends");
 }
 
 static int cfg_service(struct lb_config *cfg, json_t *v, size_t i, char *err, size_t errsz)
@@ -191,19 +163,19 @@ static int cfg_service(struct lb_config *cfg, json_t *v, size_t i, char *err, si
 
 	snprintf(field, sizeof(field), "services[%zu]", i);
 	if (!json_is_object(v))
-		return cfg_err(err, errsz, field, "must be an object {vip, port, proto, backends}");
+		return cfgjson_err(err, errsz, field, "must be an object {vip, port, proto, backends}");
 	memset(s, 0, sizeof(*s));
 	s->proto = IPPROTO_TCP;
 	json_object_foreach(v, k, e)
 		if (cfg_service_field(s, field, k, e, err, errsz) != 0)
 			return -EINVAL;
 	if (json_object_get(v, "vip") == NULL)
-		return cfg_err(err, errsz, field, "vip is missing");
+		return cfgjson_err(err, errsz, field, "vip is missing");
 	if (s->port == 0)
-		return cfg_err(err, errsz, field, "port is missing");
+		return cfgjson_err(err, errsz, field, "port is missing");
 	backends = json_object_get(v, "backends");
 	if (backends == NULL)
-		return cfg_err(err, errsz, field, "backends is missing (use [] for none)");
+		return cfgjson_err(err, errsz, field, "backends is missing (use [] for none)");
 	if (cfg_backends(cfg, s, backends, field, err, errsz) != 0)
 		return -EINVAL;
 	cfg->n_services++;
@@ -216,9 +188,9 @@ static int cfg_services(struct lb_config *cfg, json_t *v, char *err, size_t errs
 	json_t *e;
 
 	if (!json_is_array(v))
-		return cfg_err(err, errsz, "services", "must be an array of services");
+		return cfgjson_err(err, errsz, "services", "must be an array of services");
 	if (json_array_size(v) > LB_MAX_SERVICES)
-		return cfg_err(err, errsz, "services", "too many services (max 64)");
+		return cfgjson_err(err, errsz, "services", "too many services (max 64)");
 	cfg->n_services = 0;
 	cfg->n_backends = 0;
 	json_array_foreach(v, i, e)
@@ -227,108 +199,75 @@ static int cfg_services(struct lb_config *cfg, json_t *v, char *err, size_t errs
 	return 0;
 }
 
+static const struct cfgjson_u32_field timeout_fields[] = {
+	{ "tcp", offsetof(struct lb_timeouts, tcp) },
+	{ "udp", offsetof(struct lb_timeouts, udp) },
+};
+#define N_TIMEOUT_FIELDS (sizeof(timeout_fields) / sizeof(timeout_fields[0]))
+
 int lb_config_set_timeout(struct lb_config *cfg, const char *name, uint32_t seconds)
 {
-	if (strcmp(name, "tcp") == 0)
-		cfg->timeouts.tcp = seconds;
-	else if (strcmp(name, "udp") == 0)
-		cfg->timeouts.udp = seconds;
-	else
-		return -ENOENT;
-	return 0;
+	return cfgjson_set_u32(&cfg->timeouts, timeout_fields, N_TIMEOUT_FIELDS, name, seconds);
 }
 
 static int cfg_timeouts(struct lb_config *cfg, json_t *v, char *err, size_t errsz)
 {
-	char field[LB_FIELD_MAX], what[64];
-	const char *k;
-	json_t *e;
+	static const struct cfgjson_range seconds = {
+		1, 30 * 86400, "must be an integer (seconds)", NULL
+	};
 
-	if (!json_is_object(v))
-		return cfg_err(err, errsz, "timeouts", "must be an object");
-	json_object_foreach(v, k, e) {
-		json_int_t n = json_is_integer(e) ? json_integer_value(e) : -1;
-
-		snprintf(field, sizeof(field), "timeouts.%s", k);
-		if (!json_is_integer(e))
-			return cfg_err(err, errsz, field, "must be an integer (seconds)");
-		if (n < 1 || n > 30 * 86400) {
-			snprintf(what, sizeof(what), "%lld is out of range 1-2592000", (long long)n);
-			return cfg_err(err, errsz, field, what);
-		}
-		if (lb_config_set_timeout(cfg, k, (uint32_t)n) != 0)
-			return cfg_err(err, errsz, field, "unknown timeout (tcp, udp)");
-	}
-	return 0;
+	return cfgjson_timeouts(v, &seconds, &cfg->timeouts, timeout_fields, N_TIMEOUT_FIELDS, err,
+				errsz);
 }
 
-/* The fields of a config object ('pool_only': just "services", as in the store). */
-static int cfg_load_json(struct lb_config *cfg, json_t *root, bool pool_only, char *err,
-			 size_t errsz)
+/* What a load applies: a whole config, or ('pool_only') just "services", as in the store. */
+struct cfg_load {
+	struct lb_config *cfg;
+	bool pool_only;
+};
+
+/* cfgjson_apply_fn on a struct cfg_load: the fields of a config object, then the whole. */
+static int cfg_apply(void *ctx, json_t *root, char *err, size_t errsz)
 {
+	const struct cfg_load *l = ctx;
 	const char *k;
 	json_t *v;
 
-	if (!json_is_object(root))
-		return cfg_err(err, errsz, "config", "must be a JSON object");
 	json_object_foreach(root, k, v) {
 		int rc;
 
 		if (strcmp(k, "services") == 0)
-			rc = cfg_services(cfg, v, err, errsz);
-		else if (strcmp(k, "timeouts") == 0 && !pool_only)
-			rc = cfg_timeouts(cfg, v, err, errsz);
+			rc = cfg_services(l->cfg, v, err, errsz);
+		else if (strcmp(k, "timeouts") == 0 && !l->pool_only)
+			rc = cfg_timeouts(l->cfg, v, err, errsz);
 		else
-			rc = cfg_err(err, errsz, k, pool_only ? "unknown field (services)"
-							      : "unknown field (services, timeouts)");
+			rc = cfgjson_unknown(err, errsz, k,
+					     l->pool_only ? "services" : "services, timeouts");
 		if (rc != 0)
 			return rc;
 	}
-	return lb_config_validate(cfg, err, errsz);
-}
-
-static int cfg_load_text(struct lb_config *cfg, const char *json, bool pool_only, char *err,
-			 size_t errsz)
-{
-	json_error_t jerr;
-	json_t *root = json_loads(json, JSON_REJECT_DUPLICATES, &jerr);
-	int rc;
-
-	if (root == NULL) {
-		snprintf(err, errsz, "config: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
-	}
-	rc = cfg_load_json(cfg, root, pool_only, err, errsz);
-	json_decref(root);
-	return rc;
+	return lb_config_validate(l->cfg, err, errsz);
 }
 
 int lb_config_load_string(struct lb_config *cfg, const char *json, char *err, size_t errsz)
 {
-	return cfg_load_text(cfg, json, false, err, errsz);
+	struct cfg_load l = { cfg, false };
+
+	return cfgjson_load_string(json, cfg_apply, &l, err, errsz);
 }
 
 int lb_config_load_pool(struct lb_config *cfg, const char *json, char *err, size_t errsz)
 {
-	return cfg_load_text(cfg, json, true, err, errsz);
+	struct cfg_load l = { cfg, true };
+
+	return cfgjson_load_string(json, cfg_apply, &l, err, errsz);
 }
 
 int lb_config_load_file(struct lb_config *cfg, const char *path, char *err, size_t errsz)
 {
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	char where[512];
-	int rc;
+	struct cfg_load l = { cfg, false };
 
-	if (root == NULL) {
-		snprintf(err, errsz, "%s: line %d column %d: %s", path, jerr.line, jerr.column, jerr.text);
-		return -EINVAL;
-	}
-	rc = cfg_load_json(cfg, root, false, where, sizeof(where));
-	if (rc != 0)
-		snprintf(err, errsz, "%s: %s", path, where);
-	json_decref(root);
-	return rc;
+	return cfgjson_load_file(path, cfg_apply, &l, err, errsz);
 }
 
 /* "a.b.c.d:port" of an address and port in network byte order. */
@@ -344,18 +283,17 @@ static int validate_backends(const struct lb_config *cfg, unsigned i, char *err,
 {
 	const struct lb_service_cfg *s = &cfg->services[i];
 	const struct lb_backend_cfg *b = &cfg->backends[s->first];
-	char field[LB_FIELD_MAX], what[96], ep[32];
+	char field[LB_FIELD_MAX], ep[32];
 
 	for (unsigned j = 0; j < s->n_backends; j++) {
 		snprintf(field, sizeof(field), "services[%u].backends[%u]", i, j);
 		if (b[j].port == 0 || b[j].weight == 0 || b[j].state > LB_BACKEND_DRAIN)
-			return cfg_err(err, errsz, field, "port, weight and state must be set");
+			return cfgjson_err(err, errsz, field, "port, weight and state must be set");
 		for (unsigned k = 0; k < j; k++) {
 			if (b[k].ip != b[j].ip || b[k].port != b[j].port)
 				continue;
 			ep_str(b[j].ip, b[j].port, ep, sizeof(ep));
-			snprintf(what, sizeof(what), "duplicate of backends[%u] (%s)", k, ep);
-			return cfg_err(err, errsz, field, what);
+			return cfgjson_err(err, errsz, field, "duplicate of backends[%u] (%s)", k, ep);
 		}
 	}
 	return 0;
@@ -364,22 +302,21 @@ static int validate_backends(const struct lb_config *cfg, unsigned i, char *err,
 static int validate_service(const struct lb_config *cfg, unsigned i, char *err, size_t errsz)
 {
 	const struct lb_service_cfg *s = &cfg->services[i];
-	char field[LB_FIELD_MAX], what[96], ep[32];
+	char field[LB_FIELD_MAX], ep[32];
 
 	snprintf(field, sizeof(field), "services[%u]", i);
 	if (s->port == 0 || (s->proto != IPPROTO_TCP && s->proto != IPPROTO_UDP))
-		return cfg_err(err, errsz, field, "port and proto (tcp or udp) must be set");
+		return cfgjson_err(err, errsz, field, "port and proto (tcp or udp) must be set");
 	if ((unsigned)s->first + s->n_backends > cfg->n_backends)
-		return cfg_err(err, errsz, field, "backends out of range");
+		return cfgjson_err(err, errsz, field, "backends out of range");
 	for (unsigned k = 0; k < i; k++) {
 		const struct lb_service_cfg *o = &cfg->services[k];
 
 		if (o->vip != s->vip || o->port != s->port || o->proto != s->proto)
 			continue;
 		ep_str(s->vip, s->port, ep, sizeof(ep));
-		snprintf(what, sizeof(what), "duplicate of services[%u] (%s/%s)", k, ep,
-			 s->proto == IPPROTO_TCP ? "tcp" : "udp");
-		return cfg_err(err, errsz, field, what);
+		return cfgjson_err(err, errsz, field, "duplicate of services[%u] (%s/%s)", k, ep,
+				   s->proto == IPPROTO_TCP ? "tcp" : "udp");
 	}
 	return validate_backends(cfg, i, err, errsz);
 }
@@ -387,12 +324,12 @@ static int validate_service(const struct lb_config *cfg, unsigned i, char *err, 
 int lb_config_validate(const struct lb_config *cfg, char *err, size_t errsz)
 {
 	if (cfg->n_services > LB_MAX_SERVICES || cfg->n_backends > LB_MAX_BACKENDS)
-		return cfg_err(err, errsz, "services", "too many services or backends");
+		return cfgjson_err(err, errsz, "services", "too many services or backends");
 	for (unsigned i = 0; i < cfg->n_services; i++)
 		if (validate_service(cfg, i, err, errsz) != 0)
 			return -EINVAL;
 	if (cfg->timeouts.tcp == 0 || cfg->timeouts.udp == 0)
-		return cfg_err(err, errsz, "timeouts", "must be at least 1 second");
+		return cfgjson_err(err, errsz, "timeouts", "must be at least 1 second");
 	return 0;
 }
 

@@ -269,26 +269,7 @@ static int lb_nf_configure(void *ctx, const struct nf_opts *opts, char *err, siz
 	return 0;
 }
 
-static void *lb_nf_worker_create(void *ctx, unsigned worker_id, struct nf_counters *ctr)
-{
-	return lb_worker_create(((struct lb_nf *)ctx)->lb, worker_id, ctr);
-}
-
-static void lb_nf_process(void *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
-			  uint8_t *out_ports, uint64_t now_us)
-{
-	lb_process_burst(w, in_port, pkts, n, out_ports, now_us);
-}
-
-static void lb_nf_tick(void *w, uint64_t now_us)
-{
-	lb_tick(w, now_us);
-}
-
-static void lb_nf_worker_destroy(void *w)
-{
-	lb_worker_destroy(w);
-}
+NF_DEF_WORKER_GLUE(lb, struct lb_nf, lb)
 
 static void lb_nf_destroy(void *ctx)
 {
@@ -310,9 +291,6 @@ const struct nf_def lb_nf_def = {
 	.option = lb_nf_option,
 	.create = lb_nf_create,
 	.configure = lb_nf_configure,
-	.worker_create = lb_nf_worker_create,
-	.process_burst = lb_nf_process,
-	.tick = lb_nf_tick,
-	.worker_destroy = lb_nf_worker_destroy,
+	NF_DEF_WORKER_CALLBACKS(lb),
 	.destroy = lb_nf_destroy,
 };

@@ -33,10 +33,11 @@
  */
 #include <string.h>
 
-#include <rte_ip.h>
+#include <netinet/in.h>
 #include <rte_prefetch.h>
 
-#include "nf/cksum.h"
+#include "nf/fastpath.h"
+#include "nf/l4rewrite.h"
 #include "nf/log.h"
 #include "nfs/nat/nat_int.h"
 
@@ -74,13 +75,6 @@ static void nat_make_ckey(struct nat_pkt *p)
 	}
 }
 
-static uint8_t nat_other_port(uint16_t in_port, bool one_armed)
-{
-	if (one_armed)
-		return 0;
-	return in_port == NF_PORT_INSIDE ? NF_PORT_OUTSIDE : NF_PORT_INSIDE;
-}
-
 /* Parse and classify packet 'i'; sets its verdict for packets that need no state. */
 static bool nat_classify(struct nat_worker *w, uint16_t in_port, struct rte_mbuf *m,
 			 struct nat_pkt *p, uint8_t *out_port)
@@ -91,14 +85,8 @@ static bool nat_classify(struct nat_worker *w, uint16_t in_port, struct rte_mbuf
 	st = parse_packet(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m), &p->info);
 	p->resolved = false;
 	p->next_state = 0xff;
-	if (st == PARSE_NOT_IPV4) {
-		nf_ctr_add(w->ctr, NF_CTR_PASSTHROUGH, 1);
-		*out_port = nat_other_port(in_port, w->nat->opts.one_armed);
-		return false;
-	}
 	if (st != PARSE_OK) {
-		nf_ctr_add(w->ctr, (enum nf_ctr)(NF_CTR_DROP_PARSE_BASE + st), 1);
-		*out_port = NF_VERDICT_DROP;
+		*out_port = nf_parse_verdict(w->ctr, st, in_port, w->nat->opts.one_armed);
 		return false;
 	}
 	p->dir = nat_direction(w, in_port, &p->info);
@@ -116,15 +104,10 @@ static bool nat_classify(struct nat_worker *w, uint16_t in_port, struct rte_mbuf
 
 static void nat_cache_hit(struct nat_worker *w, struct nat_pkt *p, uint64_t now_us)
 {
-	struct nat_centry *ce = NULL;
+	struct nat_centry *ce = nf_cache_lookup(w->cache, &p->ck, p->hash, now_us, w->ctr);
 
-	if (w->cache != NULL)
-		ce = flowcache_lookup_hash(w->cache, &p->ck, p->hash, now_us);
-	if (ce == NULL) {
-		nf_ctr_add(w->ctr, NF_CTR_CACHE_MISSES, 1);
+	if (ce == NULL)
 		return;
-	}
-	nf_ctr_add(w->ctr, NF_CTR_CACHE_HITS, 1);
 	p->val = ce->val;
 	p->resolved = true;
 	if (w->store != NULL)
@@ -152,71 +135,18 @@ static uint8_t nat_next_state(const struct nat_pkt *p)
 	return 0xff;
 }
 
-/* Rewrite the L4 checksum after the address/port change, completing it when it arrived
- * unfinished (CHECKSUM_PARTIAL from a veth with TX offload). */
-static void nat_fix_l4_csum(struct nat_worker *w, uint8_t *ip, uint8_t *l4, const struct pkt_info *pi,
-			    rte_be32_t old_ip, rte_be32_t new_ip, rte_be16_t old_port, rte_be16_t new_port,
-			    bool partial)
-{
-	uint16_t *csum;
-
-	if (pi->proto == IPPROTO_ICMP) {
-		csum = (uint16_t *)(l4 + 2);
-		*csum = cksum_update16(*csum, old_port, new_port);
-		return;
-	}
-	csum = (uint16_t *)(l4 + (pi->proto == IPPROTO_TCP ? 16 : 6));
-	if (partial) {
-		*csum = 0;
-		*csum = cksum_l4(ip, l4, pi->l4_len, pi->proto);
-		nf_ctr_add(w->ctr, NF_CTR_CKSUM_PARTIAL, 1);
-		return;
-	}
-	if (pi->proto == IPPROTO_UDP && *csum == 0)
-		return;	/* no checksum */
-	*csum = cksum_update32(*csum, old_ip, new_ip);
-	*csum = cksum_update16(*csum, old_port, new_port);
-	if (pi->proto == IPPROTO_UDP && *csum == 0)
-		*csum = 0xffff;
-}
-
-static bool nat_csum_is_partial(const uint8_t *ip, const uint8_t *l4, const struct pkt_info *pi)
-{
-	uint16_t field;
-
-	if (pi->proto == IPPROTO_ICMP || (pi->flags & PKT_F_FRAG_FIRST))
-		return false;
-	memcpy(&field, l4 + (pi->proto == IPPROTO_TCP ? 16 : 6), 2);
-	return field == cksum_pseudo(ip, pi->l4_len, pi->proto);
-}
-
 /* Translate one packet in place according to its resolved mapping. */
 static void nat_rewrite(struct nat_worker *w, struct rte_mbuf *m, const struct nat_pkt *p)
 {
 	uint8_t *frame = rte_pktmbuf_mtod(m, uint8_t *);
-	uint8_t *ip = frame + p->info.l3_off, *l4 = frame + p->info.l4_off;
-	struct rte_ipv4_hdr *iph = (struct rte_ipv4_hdr *)ip;
-	bool partial = nat_csum_is_partial(ip, l4, &p->info);
-	rte_be32_t old_ip, new_ip;
-	rte_be16_t old_port, new_port;
-	size_t port_off;
+	bool partial;
 
-	if (p->dir == NAT_DIR_OUT) {
-		old_ip = p->info.key.src_ip, new_ip = p->val.pub_ip;
-		old_port = p->info.key.src_port, new_port = p->val.pub_port;
-		memcpy(&iph->src_addr, &new_ip, 4);
-		port_off = 0;
-	} else {
-		old_ip = p->info.key.dst_ip, new_ip = p->val.in_ip;
-		old_port = p->info.key.dst_port, new_port = p->val.in_port;
-		memcpy(&iph->dst_addr, &new_ip, 4);
-		port_off = 2;
-	}
-	if (p->info.proto == IPPROTO_ICMP)
-		port_off = 4;	/* echo identifier */
-	memcpy(l4 + port_off, &new_port, 2);
-	iph->hdr_checksum = cksum_update32(iph->hdr_checksum, old_ip, new_ip);
-	nat_fix_l4_csum(w, ip, l4, &p->info, old_ip, new_ip, old_port, new_port, partial);
+	if (p->dir == NAT_DIR_OUT)
+		partial = l4rewrite_src(frame, &p->info, p->val.pub_ip, p->val.pub_port);
+	else
+		partial = l4rewrite_dst(frame, &p->info, p->val.in_ip, p->val.in_port);
+	if (partial)
+		nf_ctr_add(w->ctr, NF_CTR_CKSUM_PARTIAL, 1);
 }
 
 static void nat_transitions(struct nat_worker *w, uint16_t n, uint64_t now_us)

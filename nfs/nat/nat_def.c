@@ -215,26 +215,7 @@ static int nat_nf_configure(void *ctx, const struct nf_opts *opts, char *err, si
 	return 0;
 }
 
-static void *nat_nf_worker_create(void *ctx, unsigned worker_id, struct nf_counters *ctr)
-{
-	return nat_worker_create(((struct nat_nf *)ctx)->nat, worker_id, ctr);
-}
-
-static void nat_nf_process(void *w, uint16_t in_port, struct rte_mbuf **pkts, uint16_t n,
-			   uint8_t *out_ports, uint64_t now_us)
-{
-	nat_process_burst(w, in_port, pkts, n, out_ports, now_us);
-}
-
-static void nat_nf_tick(void *w, uint64_t now_us)
-{
-	nat_tick(w, now_us);
-}
-
-static void nat_nf_worker_destroy(void *w)
-{
-	nat_worker_destroy(w);
-}
+NF_DEF_WORKER_GLUE(nat, struct nat_nf, nat)
 
 static void nat_nf_destroy(void *ctx)
 {
@@ -257,9 +238,6 @@ const struct nf_def nat_nf_def = {
 	.option = nat_nf_option,
 	.create = nat_nf_create,
 	.configure = nat_nf_configure,
-	.worker_create = nat_nf_worker_create,
-	.process_burst = nat_nf_process,
-	.tick = nat_nf_tick,
-	.worker_destroy = nat_nf_worker_destroy,
+	NF_DEF_WORKER_CALLBACKS(nat),
 	.destroy = nat_nf_destroy,
 };

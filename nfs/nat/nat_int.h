@@ -36,7 +36,7 @@ struct nat_ckey {
 	uint8_t dir;
 	uint8_t pad[7];
 	struct ep_key ep;
-} __attribute__((packed));
+} __attribute__((packed, aligned(8)));	/* aligned: the CRC hash reads it 8 bytes at a time */
 _Static_assert(sizeof(struct nat_ckey) == FLOWCACHE_KEY_SIZE, "cache key size");
 
 /* Flow cache value: the mapping plus its write-behind state for this direction. */

@@ -1,14 +1,13 @@
 /* libFuzzer target: parse + firewall processing (local mode) of arbitrary frames, and the
- * rule set parser. Input: byte 0 = flags (bit 0: one-armed; bit 1: the rest is a rule set
- * in JSON), then records of [port:1][len:2 LE][frame:len]. */
+ * rule set parser. Input (tests/fuzz/fuzz_common.h): byte 0 = flags (bit 0: one-armed;
+ * bit 1: the rest is a rule set in JSON), then records of [port:1][len:2 LE][frame:len]. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "nf/parse.h"
 #include "nfs/firewall/fw.h"
 #include "nfs/firewall/fw_rules.h"
-#include "tests/harness/pktgen.h"
+#include "tests/fuzz/fuzz_common.h"
 
 static struct fw *fws[2];
 static struct fw_worker *workers[2];
@@ -34,12 +33,7 @@ static void fuzz_init(void)
 	if (fw_config_load_string(&cfg, RULES, err, sizeof(err)) != 0)
 		abort();
 	for (int i = 0; i < 2; i++) {
-		memset(&o, 0, sizeof(o));
-		strcpy(o.id, "fuzz");
-		strcpy(o.ns, "fuzz");
-		o.mode = NF_MODE_LOCAL;
-		o.one_armed = i == 1;
-		o.cache_entries = 64;
+		fuzz_opts(&o, i == 1);
 		fws[i] = fw_create(&cfg, &o);
 		workers[i] = fws[i] != NULL ? fw_worker_create(fws[i], 0, &ctr) : NULL;
 		if (workers[i] == NULL)
@@ -72,28 +66,32 @@ static void check_output(const struct fake_mbuf *fm, const uint8_t *orig, uint8_
 		abort();
 }
 
-static void run_burst(int mode, uint16_t port, struct fake_mbuf *fms, uint16_t n, uint64_t now)
+/* What run_burst() needs: the worker ('mode', 0 or 1 for one-armed) and the time. */
+struct burst_arg {
+	int mode;
+	uint64_t now;
+};
+
+/* fuzz_burst_fn on a struct burst_arg. */
+static void run_burst(void *arg, uint16_t port, struct fake_mbuf *fms, uint16_t n)
 {
 	static uint8_t copies[NF_BURST][2048];
+	const struct burst_arg *b = arg;
 	struct rte_mbuf *pkts[NF_BURST];
 	uint8_t verdicts[NF_BURST];
 
-	for (uint16_t i = 0; i < n; i++) {
-		pkts[i] = &fms[i].m;
-		memcpy(copies[i], fms[i].data, fms[i].m.data_len);
-	}
-	fw_process_burst(workers[mode], port, pkts, n, verdicts, now);
 	for (uint16_t i = 0; i < n; i++)
-		check_output(&fms[i], copies[i], verdicts[i], mode);
+		memcpy(copies[i], fms[i].data, fms[i].m.data_len);
+	fuzz_mbufs(fms, n, pkts);
+	fw_process_burst(workers[b->mode], port, pkts, n, verdicts, b->now);
+	for (uint16_t i = 0; i < n; i++)
+		check_output(&fms[i], copies[i], verdicts[i], b->mode);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct fake_mbuf fms[NF_BURST];
 	static uint64_t now = 1000000;
-	uint16_t n = 0, port = 0;
-	size_t off = 1;
-	int mode;
+	struct burst_arg b;
 
 	if (fws[0] == NULL)
 		fuzz_init();
@@ -103,27 +101,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_rules(data + 1, size - 1);
 		return 0;
 	}
-	mode = data[0] & 1;
 	now += 300000;		/* time passes between inputs: connections expire */
-	while (off + 3 <= size && n < NF_BURST) {
-		uint16_t len = (uint16_t)(data[off + 1] | data[off + 2] << 8);
-
-		port = data[off] & 1;
-		off += 3;
-		if (len > size - off)
-			len = (uint16_t)(size - off);
-		if (len > sizeof(fms[n].data))
-			len = sizeof(fms[n].data);
-		fake_mbuf_init(&fms[n], data + off, len);
-		off += len;
-		n++;
-		/* A port change starts a new burst. */
-		if (off + 3 <= size && (data[off] & 1) != port) {
-			run_burst(mode, port, fms, n, now);
-			n = 0;
-		}
-	}
-	if (n > 0)
-		run_burst(mode, port, fms, n, now);
+	b.mode = data[0] & 1;
+	b.now = now;
+	fuzz_bursts(data, size, run_burst, &b);
 	return 0;
 }

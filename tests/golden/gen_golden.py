@@ -22,21 +22,14 @@ public address 203.0.113.1 and ports 20000-20099. The allocator keeps one cursor
             (TCP 20004, UDP 20003, ICMP 20001) and reuses an outbound mapping towards
             another server (endpoint-independent mapping).
 """
-import os
-import struct
 import sys
 
-try:
-    from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_Router_Alert, Raw
-except ImportError:
-    # `python3` may be an interpreter without the Debian python3-scapy package.
-    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-            os.access("/usr/bin/python3", os.X_OK):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    raise
+from goldenlib import (DNS_ANSWER, DNS_QUERY, HTTP_GET, HTTP_OK, arp_request, concrete, fragment,
+                       host_mac, looks_partial, outdir, partial, rewritten, tcp, udp,
+                       udp_datagram, write_pcaps)
+from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_Router_Alert, Raw
 
 PUBLIC = "203.0.113.1"
-BASE_TIME = 1700000000
 
 # Inside hosts, servers and MAC addresses (L2 is never rewritten by the NAT).
 HOST_A, HOST_B, HOST_C, HOST_D, HOST_E = "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.0.8", "10.0.0.9"
@@ -44,12 +37,6 @@ HOST_F, HOST_G, HOST_H = "10.0.1.5", "10.0.1.6", "10.0.1.7"
 WEB, WEB2, DNS, PING = "198.51.100.10", "198.51.100.11", "198.51.100.20", "198.51.100.30"
 STRANGER = "192.0.2.99"
 NAT_IN_MAC, NAT_OUT_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:fe"
-
-
-def host_mac(ip):
-    """A stable MAC for an inside host: 02:00 and the four bytes of its address."""
-    b = [int(x) for x in ip.split(".")]
-    return "02:00:%02x:%02x:%02x:%02x" % tuple(b)
 
 
 def eth_out(ip):
@@ -62,27 +49,8 @@ def eth_in():
     return Ether(src=ROUTER_MAC, dst=NAT_OUT_MAC)
 
 
-def concrete(pkt):
-    """The packet as it is on the wire: every length and checksum filled in."""
-    return Ether(bytes(pkt))
-
-
 def ip_of(src, dst, ident, **kw):
     return IP(src=src, dst=dst, id=ident, ttl=64, **kw)
-
-
-def tcp(eth, src, dst, sport, dport, flags, seq, ack=0, payload=b"", ident=1, **ipkw):
-    p = eth / ip_of(src, dst, ident, **ipkw) / TCP(sport=sport, dport=dport, flags=flags, seq=seq,
-                                                   ack=ack, window=64240)
-    return concrete(p / Raw(payload) if payload else p)
-
-
-def udp(eth, src, dst, sport, dport, payload, ident=1, no_csum=False):
-    p = concrete(eth / ip_of(src, dst, ident) / UDP(sport=sport, dport=dport) / Raw(payload))
-    if no_csum:
-        p[UDP].chksum = 0
-        p = concrete(p)
-    return p
 
 
 def icmp_echo(eth, src, dst, echo_type, ident, seq, payload=b"abcdefghijklmnop", ipid=1):
@@ -90,88 +58,9 @@ def icmp_echo(eth, src, dst, echo_type, ident, seq, payload=b"abcdefghijklmnop",
                     Raw(payload))
 
 
-def fold(s):
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-
-def words(data):
-    if len(data) % 2:
-        data += b"\0"
-    return sum(int.from_bytes(data[i:i + 2], "big") for i in range(0, len(data), 2))
-
-
-def pseudo_sum(pkt):
-    """Folded, not complemented pseudo-header sum of the packet's TCP/UDP segment: what Linux
-    leaves in the checksum field of a CHECKSUM_PARTIAL packet."""
-    ip = pkt[IP]
-    raw = bytes(ip)
-    l4_len = ip.len - ip.ihl * 4
-    return fold(words(raw[12:20]) + ip.proto + l4_len)
-
-
-def partial(pkt):
-    """Copy of 'pkt' with its L4 checksum left unfinished (CHECKSUM_PARTIAL)."""
-    p = concrete(pkt)
-    l4 = p[TCP] if TCP in p else p[UDP]
-    l4.chksum = pseudo_sum(p)
-    return concrete(p)
-
-
-def translated(pkt, src=None, sport=None, dst=None, dport=None):
-    """Expected output: 'pkt' with the given fields replaced and its checksums recomputed
-    from scratch by scapy (a UDP checksum of 0 stays 0: the sender computed none)."""
-    p = concrete(pkt)
-    ip = p[IP]
-    if src is not None:
-        ip.src = src
-    if dst is not None:
-        ip.dst = dst
-    del ip.chksum
-    if ICMP in p:
-        ident = sport if sport is not None else dport
-        if ident is not None:
-            p[ICMP].id = ident
-        del p[ICMP].chksum
-        return concrete(p)
-    l4 = p[TCP] if TCP in p else p[UDP]
-    if sport is not None:
-        l4.sport = sport
-    if dport is not None:
-        l4.dport = dport
-    if UDP in p and p[UDP].chksum == 0:
-        return concrete(p)
-    del l4.chksum
-    return concrete(p)
-
-
-def udp_datagram(src, dst, sport, dport, payload):
-    """The UDP header and payload (checksum over the whole datagram) as bytes."""
-    return bytes(IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(payload))[20:]
-
-
-def fragment(eth, src, dst, ident, segment, offset, more):
-    """One IPv4 fragment carrying 'segment', a slice of the datagram at byte 'offset'."""
-    return concrete(eth / ip_of(src, dst, ident, proto=17, flags="MF" if more else 0,
-                                frag=offset // 8) / Raw(segment))
-
-
-def arp_request(mac, src_ip, who):
-    return concrete(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
-                    ARP(op=1, hwsrc=mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst=who))
-
-
 def arp_reply(mac, src_ip, to_mac, to_ip):
     return concrete(Ether(src=mac, dst=to_mac) /
                     ARP(op=2, hwsrc=mac, psrc=src_ip, hwdst=to_mac, pdst=to_ip))
-
-
-HTTP_GET = b"GET / HTTP/1.1\r\nHost: example.net\r\n\r\n"
-HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-DNS_QUERY = bytes.fromhex("123401000001000000000000076578616d706c65036e65740000010001")
-DNS_ANSWER = bytes.fromhex("123481800001000100000000076578616d706c65036e65740000010001"
-                           "c00c000100010000012c0004c6336401")
 
 
 def malformed():
@@ -215,15 +104,15 @@ def scenario_outbound():
     # The first fragment's UDP checksum covers the whole datagram: translate the whole
     # datagram, let scapy checksum it, and cut the same first fragment out of it.
     dgram_nat = udp_datagram(PUBLIC, DNS, 20002, 9999, payload)
-    want1 = [translated(syn_a, src=PUBLIC, sport=20000),
-             translated(syn_b, src=PUBLIC, sport=20001),
-             translated(data_a, src=PUBLIC, sport=20000),
-             translated(data_b, src=PUBLIC, sport=20001),
-             translated(udp_nocsum, src=PUBLIC, sport=20000),
-             translated(udp_partial, src=PUBLIC, sport=20001),
-             translated(ping, src=PUBLIC, sport=20000),
-             translated(vlan, src=PUBLIC, sport=20002),
-             translated(opts, src=PUBLIC, sport=20003),
+    want1 = [rewritten(syn_a, src=PUBLIC, sport=20000),
+             rewritten(syn_b, src=PUBLIC, sport=20001),
+             rewritten(data_a, src=PUBLIC, sport=20000),
+             rewritten(data_b, src=PUBLIC, sport=20001),
+             rewritten(udp_nocsum, src=PUBLIC, sport=20000),
+             rewritten(udp_partial, src=PUBLIC, sport=20001),
+             rewritten(ping, src=PUBLIC, sport=20000),
+             rewritten(vlan, src=PUBLIC, sport=20002),
+             rewritten(opts, src=PUBLIC, sport=20003),
              fragment(eth_out(HOST_E), PUBLIC, DNS, 51, dgram_nat[:40], 0, True),
              arp]
     router_arp = arp_reply(ROUTER_MAC, "198.51.100.1", NAT_OUT_MAC, PUBLIC)   # passthrough
@@ -245,15 +134,15 @@ def scenario_inbound():
     unsolicited = tcp(eth_in(), STRANGER, PUBLIC, 5555, 20050, "S", 9000, ident=110)  # dropped
     arp = arp_request(ROUTER_MAC, "198.51.100.1", PUBLIC)                           # passthrough
     in1 = [synack_a, synack_b, data_a, dns_a, dns_b, pong, vlan, opts, frag_reply, unsolicited, arp]
-    want0 = [translated(synack_a, dst=HOST_A, dport=40000),
-             translated(synack_b, dst=HOST_B, dport=40001),
-             translated(data_a, dst=HOST_A, dport=40000),
-             translated(dns_a, dst=HOST_A, dport=5353),
-             translated(dns_b, dst=HOST_B, dport=5354),
-             translated(pong, dst=HOST_A, dport=0x1234),
-             translated(vlan, dst=HOST_C, dport=40002),
-             translated(opts, dst=HOST_D, dport=40003),
-             translated(frag_reply, dst=HOST_E, dport=6000),
+    want0 = [rewritten(synack_a, dst=HOST_A, dport=40000),
+             rewritten(synack_b, dst=HOST_B, dport=40001),
+             rewritten(data_a, dst=HOST_A, dport=40000),
+             rewritten(dns_a, dst=HOST_A, dport=5353),
+             rewritten(dns_b, dst=HOST_B, dport=5354),
+             rewritten(pong, dst=HOST_A, dport=0x1234),
+             rewritten(vlan, dst=HOST_C, dport=40002),
+             rewritten(opts, dst=HOST_D, dport=40003),
+             rewritten(frag_reply, dst=HOST_E, dport=6000),
              arp]
     return {"in0": [], "in1": in1, "want0": want0, "want1": []}
 
@@ -273,56 +162,35 @@ def scenario_onearmed():
                       UDP(sport=7001, dport=53) / Raw(DNS_QUERY))
     in0 = [syn_f, synack_f, ack_f, eim_a, dns_g, dns_reply_g, ping_f, pong_f, unsolicited, arp,
            vlan_h]
-    want0 = [translated(syn_f, src=PUBLIC, sport=20004),
-             translated(synack_f, dst=HOST_F, dport=41000),
-             translated(ack_f, src=PUBLIC, sport=20004),
-             translated(eim_a, src=PUBLIC, sport=20000),
-             translated(dns_g, src=PUBLIC, sport=20003),
-             translated(dns_reply_g, dst=HOST_G, dport=7000),
-             translated(ping_f, src=PUBLIC, sport=20001),
-             translated(pong_f, dst=HOST_F, dport=7),
+    want0 = [rewritten(syn_f, src=PUBLIC, sport=20004),
+             rewritten(synack_f, dst=HOST_F, dport=41000),
+             rewritten(ack_f, src=PUBLIC, sport=20004),
+             rewritten(eim_a, src=PUBLIC, sport=20000),
+             rewritten(dns_g, src=PUBLIC, sport=20003),
+             rewritten(dns_reply_g, dst=HOST_G, dport=7000),
+             rewritten(ping_f, src=PUBLIC, sport=20001),
+             rewritten(pong_f, dst=HOST_F, dport=7),
              arp,
-             translated(vlan_h, src=PUBLIC, sport=20004)]
+             rewritten(vlan_h, src=PUBLIC, sport=20004)]
     return {"in0": in0, "want0": want0}
 
 
 def check_no_accidental_partial(name, pkts):
-    """A complete L4 checksum that happens to equal the pseudo-header sum would look like
-    CHECKSUM_PARTIAL to the NAT (and be counted as such): keep the inputs clear of that."""
+    """Keep the inputs clear of complete checksums that look like CHECKSUM_PARTIAL."""
     for i, p in enumerate(pkts):
-        if isinstance(p, bytes) or IP not in p or p[IP].frag or p[IP].flags.MF or p[IP].ihl < 5:
-            continue
-        for layer in (TCP, UDP):
-            if layer in p and p[layer].chksum == pseudo_sum(p) and p[layer].chksum != 0:
-                full = concrete(translated(p))
-                if full[layer].chksum == p[layer].chksum:
-                    sys.exit("%s packet %d: complete checksum equals the pseudo-header sum" %
-                             (name, i))
-
-
-def write(outdir, name, pkts):
-    """A classic pcap file (Ethernet, microseconds) with fixed timestamps, so that the
-    files only change when the packets do."""
-    with open(os.path.join(outdir, name), "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, p in enumerate(pkts):
-            data = bytes(p)
-            f.write(struct.pack("<IIII", BASE_TIME, i * 1000, len(data), len(data)))
-            f.write(data)
+        if looks_partial(p):
+            sys.exit("%s packet %d: complete checksum equals the pseudo-header sum" % (name, i))
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    os.makedirs(outdir, exist_ok=True)
+    out = outdir()
     scenarios = {"outbound": scenario_outbound(), "inbound": scenario_inbound(),
                  "onearmed": scenario_onearmed()}
     for scen, files in scenarios.items():
         for kind, pkts in files.items():
             if kind.startswith("in"):
                 check_no_accidental_partial(scen + "." + kind, pkts)
-            assert len(pkts) < 20, "%s.%s: keep golden files small" % (scen, kind)
-            write(outdir, "%s.%s.pcap" % (scen, kind), pkts)
-            print("%s.%s.pcap: %d packets" % (scen, kind, len(pkts)))
+            write_pcaps(out, "%s.%s" % (scen, kind), pkts, 20)
 
 
 if __name__ == "__main__":

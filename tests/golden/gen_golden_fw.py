@@ -28,32 +28,16 @@ store, with the rule set fw_rules.json published by the first run:
               RST in the window closing another one and the ACK after it.
 """
 import os
-import struct
-import sys
 
-try:
-    from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, Raw
-except ImportError:
-    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-            os.access("/usr/bin/python3", os.X_OK):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    raise
+from goldenlib import (DNS_ANSWER, DNS_QUERY, HTTP_GET, HTTP_OK, arp_request, concrete, host_mac,
+                       outdir, write_counters, write_pcaps)
+from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, Raw
 
-BASE_TIME = 1700000000
 HOST_A, HOST_B, HOST_C, HOST_D, SVC = "10.0.0.5", "10.0.0.6", "10.0.0.7", "10.0.1.5", "10.0.0.80"
 WEB, BLOCKED, DNS, PING = "198.51.100.10", "198.51.100.66", "198.51.100.20", "198.51.100.30"
 OUT_CLIENT, STRANGER = "192.0.2.44", "192.0.2.99"
 FW_IN_MAC, FW_OUT_MAC, ROUTER_MAC = "02:00:00:00:00:01", "02:00:00:00:00:02", "02:00:00:00:00:fe"
-HTTP_GET = b"GET / HTTP/1.1\r\nHost: example.net\r\n\r\n"
-HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-DNS_QUERY = bytes.fromhex("123401000001000000000000076578616d706c65036e65740000010001")
-DNS_ANSWER = bytes.fromhex("123481800001000100000000076578616d706c65036e65740000010001"
-                           "c00c000100010000012c0004c6336401")
 WINDOW = 64240
-
-
-def host_mac(ip):
-    return "02:00:%02x:%02x:%02x:%02x" % tuple(int(x) for x in ip.split("."))
 
 
 def eth_of(src_ip):
@@ -61,10 +45,6 @@ def eth_of(src_ip):
     if src_ip.startswith("10."):
         return Ether(src=host_mac(src_ip), dst=FW_IN_MAC)
     return Ether(src=ROUTER_MAC, dst=FW_OUT_MAC)
-
-
-def concrete(pkt):
-    return Ether(bytes(pkt))
 
 
 def tcp(src, sport, dst, dport, flags, seq, ack=0, payload=b"", ident=1, vlan=None):
@@ -84,11 +64,6 @@ def udp(src, sport, dst, dport, payload, ident=1):
 def echo(src, dst, kind, ident, seq, ipid=1):
     return concrete(eth_of(src) / IP(src=src, dst=dst, id=ipid, ttl=64) /
                     ICMP(type=kind, id=ident, seq=seq) / Raw(b"abcdefghijklmnop"))
-
-
-def arp_request(mac, src_ip, who):
-    return concrete(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
-                    ARP(op=1, hwsrc=mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst=who))
 
 
 def truncated_syn():
@@ -228,32 +203,17 @@ def outputs(sc):
             "want1": [p for p, fate in sc["in0"] if fate in (PASS, "passthrough")]}
 
 
-def write_pcap(path, pkts):
-    """A classic pcap file (Ethernet, microseconds) with fixed timestamps."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, p in enumerate(pkts):
-            data = bytes(p)
-            f.write(struct.pack("<IIII", BASE_TIME, i * 1000, len(data), len(data)))
-            f.write(data)
-
-
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    os.makedirs(outdir, exist_ok=True)
+    out = outdir()
     scenarios = {"fw_new": scenario_new(), "fw_reply": scenario_reply(),
                  "fw_data": scenario_data(), "fw_onearm": scenario_onearm()}
     for name, sc in scenarios.items():
         files = {k: [p for p, _ in v] for k, v in sc.items() if k.startswith("in")}
         files.update(outputs(sc))
         for kind, pkts in files.items():
-            assert len(pkts) < 20, "%s.%s: keep golden files small" % (name, kind)
-            write_pcap(os.path.join(outdir, "%s.%s.pcap" % (name, kind)), pkts)
-            print("%s.%s.pcap: %d packets" % (name, kind, len(pkts)))
-        with open(os.path.join(outdir, name + ".counters"), "w") as f:
-            for k, v in counters(sc).items():
-                f.write("%s %d\n" % (k, v))
-        with open(os.path.join(outdir, name + ".store"), "w") as f:
+            write_pcaps(out, "%s.%s" % (name, kind), pkts, 20)
+        write_counters(os.path.join(out, name + ".counters"), counters(sc))
+        with open(os.path.join(out, name + ".store"), "w") as f:
             for proto, src, sport, dst, dport, state in sc["store"]:
                 f.write("%s %s %d %s %d %s\n" % (proto, src, sport, dst, dport, state))
 

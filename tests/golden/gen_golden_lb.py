@@ -31,16 +31,11 @@ import os
 import struct
 import sys
 
-try:
-    from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_Router_Alert, Raw
-except ImportError:
-    # `python3` may be an interpreter without the Debian python3-scapy package.
-    if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
-            os.access("/usr/bin/python3", os.X_OK):
-        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
-    raise
+from goldenlib import (DNS_ANSWER, DNS_QUERY, HTTP_GET, HTTP_OK, arp_request, concrete, fragment,
+                       host_mac, outdir, partial, rewritten, tcp, udp, udp_datagram,
+                       write_counters, write_pcaps)
+from scapy.all import ICMP, IP, TCP, UDP, Dot1Q, Ether, IPOption_Router_Alert, Raw
 
-BASE_TIME = 1700000000
 VIP, VIP2, STRANGER_VIP = "192.0.2.10", "192.0.2.20", "192.0.2.99"
 LB_OUT_MAC, LB_IN_MAC, ROUTER_MAC = "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:00:fe"
 
@@ -132,69 +127,12 @@ def choose(cip, cport, vip, vport, proto):
 # ---- Packets ----
 
 
-def concrete(pkt):
-    """The packet as it is on the wire: every length and checksum filled in."""
-    return Ether(bytes(pkt))
-
-
 def eth_client():
     return Ether(src=ROUTER_MAC, dst=LB_OUT_MAC)
 
 
 def eth_backend(ip):
-    b = [int(x) for x in ip.split(".")]
-    return Ether(src="02:00:%02x:%02x:%02x:%02x" % tuple(b), dst=LB_IN_MAC)
-
-
-def tcp(eth, src, dst, sport, dport, flags, seq, ack=0, payload=b"", ident=1, **ipkw):
-    p = eth / IP(src=src, dst=dst, id=ident, ttl=64, **ipkw) / TCP(
-        sport=sport, dport=dport, flags=flags, seq=seq, ack=ack, window=64240)
-    return concrete(p / Raw(payload) if payload else p)
-
-
-def udp(eth, src, dst, sport, dport, payload, ident=1, no_csum=False):
-    p = concrete(eth / IP(src=src, dst=dst, id=ident, ttl=64) / UDP(sport=sport, dport=dport) /
-                 Raw(payload))
-    if no_csum:
-        p[UDP].chksum = 0
-        p = concrete(p)
-    return p
-
-
-def fold(s):
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return s
-
-
-def partial(pkt):
-    """Copy of 'pkt' whose L4 checksum holds only the folded pseudo-header sum (what Linux
-    leaves for CHECKSUM_PARTIAL packets)."""
-    p = concrete(pkt)
-    raw = bytes(p[IP])
-    words = sum(int.from_bytes(raw[i:i + 2], "big") for i in range(12, 20, 2))
-    l4 = p[TCP] if TCP in p else p[UDP]
-    l4.chksum = fold(words + p[IP].proto + p[IP].len - p[IP].ihl * 4)
-    return concrete(p)
-
-
-def rewritten(pkt, src=None, sport=None, dst=None, dport=None):
-    """Expected output: 'pkt' with the given fields replaced and checksums recomputed."""
-    p = concrete(pkt)
-    if src is not None:
-        p[IP].src = src
-    if dst is not None:
-        p[IP].dst = dst
-    del p[IP].chksum
-    l4 = p[TCP] if TCP in p else p[UDP]
-    if sport is not None:
-        l4.sport = sport
-    if dport is not None:
-        l4.dport = dport
-    if UDP in p and p[UDP].chksum == 0:
-        return concrete(p)
-    del l4.chksum
-    return concrete(p)
+    return Ether(src=host_mac(ip), dst=LB_IN_MAC)
 
 
 def to_backend(pkt):
@@ -203,26 +141,6 @@ def to_backend(pkt):
     addr, port = choose(ip.src, l4.sport, ip.dst, l4.dport, ip.proto)
     return rewritten(pkt, dst=addr, dport=port)
 
-
-def fragment(eth, src, dst, ident, segment, offset, more):
-    return concrete(eth / IP(src=src, dst=dst, id=ident, ttl=64, proto=17,
-                             flags="MF" if more else 0, frag=offset // 8) / Raw(segment))
-
-
-def udp_datagram(src, dst, sport, dport, payload):
-    return bytes(IP(src=src, dst=dst) / UDP(sport=sport, dport=dport) / Raw(payload))[20:]
-
-
-def arp(mac, src_ip, who):
-    return concrete(Ether(src=mac, dst="ff:ff:ff:ff:ff:ff") /
-                    ARP(op=1, hwsrc=mac, psrc=src_ip, hwdst="00:00:00:00:00:00", pdst=who))
-
-
-GET = b"GET / HTTP/1.1\r\nHost: example.net\r\n\r\n"
-OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
-QUERY = bytes.fromhex("123401000001000000000000076578616d706c65036e65740000010001")
-ANSWER = bytes.fromhex("123481800001000100000000076578616d706c65036e65740000010001"
-                       "c00c000100010000012c0004c6336401")
 
 # Clients and their connections (address, port).
 A = ("198.51.100.1", 40000)                                   # VIP:80
@@ -239,10 +157,10 @@ def scenario_in():
     syn_a = tcp(eth_client(), A[0], VIP, A[1], 80, "S", 1000, ident=11)
     syns_tls = [tcp(eth_client(), c, VIP, p, 443, "S", 2000 + i, ident=20 + i)
                 for i, (c, p) in enumerate(TLS)]
-    data_a = tcp(eth_client(), A[0], VIP, A[1], 80, "PA", 1001, 5001, GET, ident=12)
-    dns1 = udp(eth_client(), DNS1[0], VIP, DNS1[1], 53, QUERY, ident=31)
-    dns2 = udp(eth_client(), DNS2[0], VIP, DNS2[1], 53, QUERY, ident=32, no_csum=True)
-    dns3 = partial(udp(eth_client(), DNS3[0], VIP, DNS3[1], 53, QUERY, ident=33))
+    data_a = tcp(eth_client(), A[0], VIP, A[1], 80, "PA", 1001, 5001, HTTP_GET, ident=12)
+    dns1 = udp(eth_client(), DNS1[0], VIP, DNS1[1], 53, DNS_QUERY, ident=31)
+    dns2 = udp(eth_client(), DNS2[0], VIP, DNS2[1], 53, DNS_QUERY, ident=32, no_csum=True)
+    dns3 = partial(udp(eth_client(), DNS3[0], VIP, DNS3[1], 53, DNS_QUERY, ident=33))
     syn_p = partial(tcp(eth_client(), P[0], VIP, P[1], 80, "S", 3000, ident=34))
     vlan = concrete(eth_client() / Dot1Q(vlan=100, prio=5) / IP(src=F[0], dst=VIP, id=35, ttl=64) /
                     TCP(sport=F[1], dport=80, flags="S", seq=4000, window=64240))
@@ -259,7 +177,7 @@ def scenario_in():
                     Raw(b"ping"))                                              # drop_unsupported
     bad = bytearray(bytes(tcp(eth_client(), A[0], VIP, 40102, 80, "S", 7002, ident=42)))
     bad[14 + 10] ^= 0x5A                                                       # drop_ip_csum
-    arp_client = arp(ROUTER_MAC, "198.51.100.254", VIP)                        # passthrough
+    arp_client = arp_request(ROUTER_MAC, "198.51.100.254", VIP)                # passthrough
     in1 = [syn_a] + syns_tls + [data_a, dns1, dns2, dns3, syn_p, vlan, opts, syn_v2, frag1, frag2,
                                 no_service, no_vip, ping, bytes(bad), arp_client]
 
@@ -267,7 +185,7 @@ def scenario_in():
     want0 = [to_backend(p) for p in [syn_a] + syns_tls + [data_a, dns1, dns2, dns3, syn_p, vlan,
                                                          opts, syn_v2]]
     want0 += [fragment(eth_client(), FR[0], "10.1.0.9", 38, dgram_lb[:40], 0, True), arp_client]
-    arp_backend = arp(eth_backend("10.1.0.1").src, "10.1.0.1", "10.1.0.254")
+    arp_backend = arp_request(eth_backend("10.1.0.1").src, "10.1.0.1", "10.1.0.254")
     tls_backends = {choose(c, p, VIP, 443, 6) for c, p in TLS}
     if len(tls_backends) < 3:
         sys.exit("scenario in: the TLS clients do not reach every backend: pick other ports")
@@ -293,9 +211,9 @@ def reply(client, vport, vip=VIP, flags="SA", payload=b"", ident=100, proto=6, *
 def scenario_out():
     synack_a = reply(A, 80, ident=101)
     synacks = [reply(c, 443, ident=110 + i) for i, c in enumerate(TLS)]
-    ok_a = partial(reply(A, 80, flags="PA", payload=OK, ident=102))
-    dns1 = partial(reply(DNS1, 53, payload=ANSWER, ident=103, proto=17))
-    dns2 = reply(DNS2, 53, payload=ANSWER, ident=104, proto=17, no_csum=True)
+    ok_a = partial(reply(A, 80, flags="PA", payload=HTTP_OK, ident=102))
+    dns1 = partial(reply(DNS1, 53, payload=DNS_ANSWER, ident=103, proto=17))
+    dns2 = reply(DNS2, 53, payload=DNS_ANSWER, ident=104, proto=17, no_csum=True)
     vlan = concrete(eth_backend("10.1.0.1") / Dot1Q(vlan=100, prio=5) /
                     IP(src="10.1.0.1", dst=F[0], id=105, ttl=64) /
                     TCP(sport=8080, dport=F[1], flags="SA", seq=9105, ack=4001, window=64240))
@@ -324,10 +242,10 @@ def scenario_onearm():
     syn_t = tcp(eth_client(), T[0], VIP, T[1], 443, "S", 12000, ident=203)
     synack_t = reply(T, 443, ident=204)
     ack_h = tcp(eth_client(), H[0], VIP, H[1], 80, "A", 11001, 9203, ident=205)
-    more_a = tcp(eth_client(), A[0], VIP, A[1], 80, "PA", 1038, 5040, GET, ident=206)
+    more_a = tcp(eth_client(), A[0], VIP, A[1], 80, "PA", 1038, 5040, HTTP_GET, ident=206)
     no_service = tcp(eth_client(), H[0], VIP, 41002, 23, "S", 1, ident=207)     # drop_policy
     stranger = tcp(eth_client(), "203.0.113.5", H[0], 1, H[1], "SA", 1, ident=208)  # no_mapping
-    arp_h = arp(ROUTER_MAC, H[0], VIP)                                          # passthrough
+    arp_h = arp_request(ROUTER_MAC, H[0], VIP)                                  # passthrough
     in0 = [syn_h, synack_h, syn_t, synack_t, ack_h, more_a, no_service, stranger, arp_h]
     want0 = [to_backend(syn_h), rewritten(synack_h, src=VIP, sport=80), to_backend(syn_t),
              rewritten(synack_t, src=VIP, sport=443), to_backend(ack_h), to_backend(more_a), arp_h]
@@ -378,20 +296,9 @@ def account(store, scen):
             add(b, "bytes", p[IP].len)
 
 
-def write_pcap(path, pkts):
-    """A classic pcap (Ethernet, microseconds) with fixed timestamps."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for i, p in enumerate(pkts):
-            data = bytes(p)
-            f.write(struct.pack("<IIII", BASE_TIME, i * 1000, len(data), len(data)))
-            f.write(data)
-
-
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
-    os.makedirs(outdir, exist_ok=True)
-    with open(os.path.join(outdir, "lb_config.json"), "w") as f:
+    out = outdir()
+    with open(os.path.join(out, "lb_config.json"), "w") as f:
         json.dump(CONFIG, f, indent=1)
         f.write("\n")
     store = {}
@@ -399,15 +306,10 @@ def main():
         ports = 1 if name == "onearm" else 2
         check_no_accidental_partial(name, scen)
         for kind in ["in%d" % n for n in range(ports)] + ["want%d" % n for n in range(ports)]:
-            pkts = scen.get(kind, [])
-            assert len(pkts) < 25, "lb_%s.%s: keep golden files small" % (name, kind)
-            write_pcap(os.path.join(outdir, "lb_%s.%s.pcap" % (name, kind)), pkts)
-            print("lb_%s.%s.pcap: %d packets" % (name, kind, len(pkts)))
-        with open(os.path.join(outdir, "lb_%s.counters" % name), "w") as f:
-            for k, v in scen["counters"].items():
-                f.write("%s %d\n" % (k, v))
+            write_pcaps(out, "lb_%s.%s" % (name, kind), scen.get(kind, []), 25)
+        write_counters(os.path.join(out, "lb_%s.counters" % name), scen["counters"])
         account(store, scen)
-        with open(os.path.join(outdir, "lb_%s.store" % name), "w") as f:
+        with open(os.path.join(out, "lb_%s.store" % name), "w") as f:
             for b in sorted(store):
                 for field in ("conns", "pkts", "bytes"):
                     f.write("lb:b:%s %s %d\n" % (b, field, store[b][field]))

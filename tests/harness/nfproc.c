@@ -120,7 +120,7 @@ int nfproc_start(struct nfproc *p, const struct nfproc_cfg *cfg, const char *nf_
 	int n;
 
 	memset(p, 0, sizeof(*p));
-	if (cfg->n_ports == 0 || cfg->n_ports > NFPROC_MAX_PORTS)
+	if (cfg->n_ports > NFPROC_MAX_PORTS)
 		return -EINVAL;
 	snprintf(p->out, sizeof(p->out), "%s/%s.stdout", cfg->dir, cfg->name);
 	snprintf(p->err, sizeof(p->err), "%s/%s.stderr", cfg->dir, cfg->name);
@@ -207,7 +207,7 @@ char *nfproc_slurp(const char *path)
 	return buf;
 }
 
-static bool file_has(const char *path, const char *needle)
+bool nfproc_file_has(const char *path, const char *needle)
 {
 	char *s = nfproc_slurp(path);
 	bool found = s != NULL && strstr(s, needle) != NULL;
@@ -221,10 +221,10 @@ int nfproc_wait_log(struct nfproc *p, const char *needle, unsigned timeout_ms)
 	unsigned long long end = mono_ms() + timeout_ms;
 
 	for (;;) {
-		if (file_has(p->err, needle))
+		if (nfproc_file_has(p->err, needle))
 			return 0;
 		if (p->pid <= 0 || reaped(p))
-			return file_has(p->err, needle) ? 0 : -ECHILD;
+			return nfproc_file_has(p->err, needle) ? 0 : -ECHILD;
 		if (mono_ms() >= end)
 			return -ETIMEDOUT;
 		sleep_ms(NFPROC_POLL_MS);
@@ -262,4 +262,65 @@ unsigned long long nfproc_counter(const struct nfproc *p, const char *name)
 		if (strcmp(c[i].name, name) == 0)
 			v = c[i].value;
 	return v;
+}
+
+/* A new temporary file named from 'tmpl' (mkstemp) holding 'text'. Returns 0 or -errno. */
+static int tmpfile_with(char *tmpl, const char *text)
+{
+	size_t len = strlen(text);
+	int fd = mkstemp(tmpl);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len)
+		rc = -EIO;
+	close(fd);
+	return rc;
+}
+
+/* At most 'errsz' - 1 bytes of file 'path' into 'err' (NUL-terminated). */
+static void read_into(const char *path, char *err, size_t errsz)
+{
+	FILE *f = fopen(path, "r");
+	size_t n = f != NULL ? fread(err, 1, errsz - 1, f) : 0;
+
+	err[n] = '\0';
+	if (f != NULL)
+		fclose(f);
+}
+
+/* Run 'c' as binary 'exe' with its file at 'file' (NULL: none), stderr to file 'out'. */
+static int cli_exec(const struct nfproc_cli *c, const char *exe, const char *file,
+		    const char *out, char *err, size_t errsz)
+{
+	char cmd[3 * PATH_MAX + 1024];
+	int st;
+
+	if ((size_t)snprintf(cmd, sizeof(cmd), "timeout 20 %s " NFPROC_CLI_EAL " -- %s "
+			     "--stats-interval-ms 0 %s %s %s 2>%s >/dev/null", exe,
+			     c->pre ? c->pre : "", file ? c->file_opt : "", file ? file : "",
+			     c->args ? c->args : "", out) >= sizeof(cmd))
+		return -E2BIG;
+	st = system(cmd);
+	read_into(out, err, errsz);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int nfproc_cli_run(const struct nfproc_cli *c, char *err, size_t errsz)
+{
+	char exe[PATH_MAX], file[] = "/tmp/nfcliXXXXXX", out[] = "/tmp/nfcli_errXXXXXX";
+	bool has_file = c->file_text != NULL && c->file_text[0] != '\0';
+	int rc = nfproc_build_path(c->exe, exe, sizeof(exe));
+
+	if (rc == 0 && has_file)
+		rc = tmpfile_with(file, c->file_text);
+	if (rc == 0)
+		rc = tmpfile_with(out, "");
+	if (rc == 0)
+		rc = cli_exec(c, exe, has_file ? file : NULL, out, err, errsz);
+	if (has_file)
+		unlink(file);
+	unlink(out);
+	return rc;
 }

@@ -16,7 +16,8 @@ struct nfproc_cfg {
 	const char *dir;		/* its stdout and stderr go to <dir>/<name>.stdout, .stderr */
 	const char *name;
 	unsigned lcore;			/* EAL -l: the one lcore it polls on */
-	unsigned n_ports;		/* 1 (--one-armed) or 2 (port 0 inside, port 1 outside) */
+	unsigned n_ports;		/* 1 (--one-armed) or 2 (port 0 inside, port 1 outside);
+					 * 0 only to see the NF refuse to run without ports */
 	const char *rx[NFPROC_MAX_PORTS];	/* pcap (or FIFO) read on each port */
 	const char *tx[NFPROC_MAX_PORTS];	/* pcap written on each port (at close) */
 };
@@ -68,10 +69,33 @@ int nfproc_wait_log(struct nfproc *p, const char *needle, unsigned timeout_ms);
  * NULL only when out of memory. */
 char *nfproc_slurp(const char *path);
 
+/* Whether file 'path' exists and contains 'needle'. */
+bool nfproc_file_has(const char *path, const char *needle);
+
 /* The value of counter 'name' in its stdout, 0 when not printed (zero counters are not). */
 unsigned long long nfproc_counter(const struct nfproc *p, const char *name);
 
 /* Every counter it printed, in order, at most 'max' into 'out'. Returns how many. */
 unsigned nfproc_counters(const struct nfproc *p, struct nfproc_counter *out, unsigned max);
+
+/* EAL options of a command-line run: no packets, two net_null ports, lcore 0. */
+#define NFPROC_CLI_EAL "--no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=error " \
+		       "-l 0 --vdev=net_null0 --vdev=net_null1"
+
+/* A command-line run of an NF binary (EAL options NFPROC_CLI_EAL), its stdout
+ * dropped, killed after 20 s. Its NF options are 'pre', "--stats-interval-ms 0", then
+ * "'file_opt' FILE" when 'file_text' is not empty (FILE: a temporary file holding it), then
+ * 'args' ('pre' and 'args' may be NULL). */
+struct nfproc_cli {
+	const char *exe;	/* under the build directory, e.g. "nf-nat" */
+	const char *pre;
+	const char *file_opt;	/* e.g. "--config" */
+	const char *file_text;
+	const char *args;
+};
+
+/* Run it to the end. Returns its exit status (-1 when it did not exit normally) with its
+ * stderr in 'err', or -errno when it could not be run. */
+int nfproc_cli_run(const struct nfproc_cli *c, char *err, size_t errsz);
 
 #endif

@@ -155,3 +155,22 @@ void fake_mbuf_build(struct fake_mbuf *fm, const struct pkt_spec *s)
 
 	fake_mbuf_init(fm, frame, len);
 }
+
+struct pkt_spec pktgen_tcp(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			   uint8_t flags)
+{
+	struct pkt_spec s = { .proto = IPPROTO_TCP, .src = src, .dst = dst, .sport = sport,
+			      .dport = dport, .tcp_flags = flags, .payload_len = 10 };
+
+	return s;
+}
+
+const uint8_t *fake_mbuf_ip(const struct fake_mbuf *fm)
+{
+	return fm->data + 14;
+}
+
+const uint8_t *fake_mbuf_l4(const struct fake_mbuf *fm)
+{
+	return fake_mbuf_ip(fm) + (fake_mbuf_ip(fm)[0] & 0xf) * 4;
+}

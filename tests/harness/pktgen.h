@@ -29,6 +29,11 @@ uint16_t pktgen_build(uint8_t *buf, size_t size, const struct pkt_spec *s);
 /* True when the frame's IPv4 header checksum and L4 checksum are both correct. */
 bool pktgen_csums_ok(const uint8_t *frame, uint16_t len);
 
+/* A TCP segment from 'src':'sport' to 'dst':'dport' with 'flags' and 10 bytes of payload:
+ * the usual test packet. */
+struct pkt_spec pktgen_tcp(const char *src, uint16_t sport, const char *dst, uint16_t dport,
+			   uint8_t flags);
+
 struct fake_mbuf {
 	struct rte_mbuf m;
 	uint8_t data[2048];
@@ -39,5 +44,9 @@ void fake_mbuf_init(struct fake_mbuf *fm, const uint8_t *frame, uint16_t len);
 
 /* Frame of 'fm' built from 's' in one step. */
 void fake_mbuf_build(struct fake_mbuf *fm, const struct pkt_spec *s);
+
+/* The IPv4 header of the untagged frame of 'fm', and the L4 header after it. */
+const uint8_t *fake_mbuf_ip(const struct fake_mbuf *fm);
+const uint8_t *fake_mbuf_l4(const struct fake_mbuf *fm);
 
 #endif

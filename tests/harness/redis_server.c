@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
 #define START_TIMEOUT_MS 5000
 #define STOP_TIMEOUT_MS 5000
@@ -154,14 +154,13 @@ static int launch(struct redis_server *rs)
 
 int redis_server_start(struct redis_server *rs, const char *password)
 {
-	int tries, rc = -ECHILD;
+	int tries, rc;
 
 	memset(rs, 0, sizeof(*rs));
-	strcpy(rs->dir, "/tmp/snf-redis-XXXXXX");
-	if (!mkdtemp(rs->dir)) {
-		rs->dir[0] = '\0';
-		return -errno;
-	}
+	rc = tmpdir_make("snf-redis", rs->dir, sizeof(rs->dir));
+	if (rc != 0)
+		return rc;
+	rc = -ECHILD;
 	snprintf(rs->unix_path, sizeof(rs->unix_path), "%s/redis.sock", rs->dir);
 	if (password && snprintf(rs->password, sizeof(rs->password), "%s", password) >=
 			(int)sizeof(rs->password))
@@ -196,15 +195,6 @@ int redis_server_restart(struct redis_server *rs)
 	return launch(rs);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 /* SIGTERM, then SIGKILL if it has not exited after STOP_TIMEOUT_MS. */
 static void terminate(struct redis_server *rs)
 {
@@ -225,8 +215,7 @@ void redis_server_stop(struct redis_server *rs)
 {
 	if (rs->pid > 0)
 		terminate(rs);
-	if (rs->dir[0])
-		nftw(rs->dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(rs->dir);
 	rs->dir[0] = '\0';
 }
 
@@ -245,4 +234,26 @@ void redis_server_store_cfg(const struct redis_server *rs, int use_unix, struct 
 void redis_server_url(const struct redis_server *rs, char *buf, size_t size)
 {
 	snprintf(buf, size, "127.0.0.1:%u", rs->port);
+}
+
+int redis_server_start_admin(struct redis_server *rs, redisContext **admin)
+{
+	int rc = redis_server_start(rs, NULL);
+
+	*admin = NULL;
+	if (rc != 0)
+		return rc;
+	*admin = redisConnectUnix(rs->unix_path);
+	if (*admin != NULL && (*admin)->err == 0)
+		return 0;
+	redis_server_stop_admin(rs, admin);
+	return -ECONNREFUSED;
+}
+
+void redis_server_stop_admin(struct redis_server *rs, redisContext **admin)
+{
+	if (*admin != NULL)
+		redisFree(*admin);
+	*admin = NULL;
+	redis_server_stop(rs);
 }

@@ -8,6 +8,8 @@
 
 #include "datastore/store.h"
 
+struct redisContext;
+
 struct redis_server {
 	pid_t pid;		/* 0 when not running */
 	uint16_t port;		/* private TCP port on 127.0.0.1 */
@@ -32,6 +34,14 @@ void redis_server_stop(struct redis_server *rs);
 
 /* A store_cfg pointing at the server over TCP ('use_unix' = 0) or its unix socket. */
 void redis_server_store_cfg(const struct redis_server *rs, int use_unix, struct store_cfg *cfg);
+
+/* Start the server as redis_server_start() does (no password) and connect '*admin' to its
+ * unix socket, for the test's own commands. Returns 0 or a negative errno (then nothing is
+ * left running and '*admin' is NULL). */
+int redis_server_start_admin(struct redis_server *rs, struct redisContext **admin);
+
+/* Close '*admin' (if open, then NULL) and stop the server. */
+void redis_server_stop_admin(struct redis_server *rs, struct redisContext **admin);
 
 /* "127.0.0.1:PORT" for --store options of spawned NF processes. */
 void redis_server_url(const struct redis_server *rs, char *buf, size_t size);

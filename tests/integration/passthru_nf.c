@@ -62,15 +62,6 @@ static int passthru_option(void *nf, int opt, const char *arg, char *err, size_t
 	return 0;
 }
 
-static int passthru_configure(void *nf, const struct nf_opts *opts, char *err, size_t errsz)
-{
-	(void)nf;
-	(void)opts;
-	(void)err;
-	(void)errsz;
-	return 0;
-}
-
 static void *passthru_worker_create(void *nf, unsigned worker_id, struct nf_counters *ctr)
 {
 	struct passthru_worker *w = calloc(1, sizeof(*w));
@@ -107,22 +98,14 @@ static void passthru_process_burst(void *wp, uint16_t in_port, struct rte_mbuf *
 	}
 }
 
-static void passthru_tick(void *w, uint64_t now_us)
-{
-	(void)w;
-	(void)now_us;
-}
-
 static const struct nf_def passthru_nf_def = {
 	.name = "passthru",
 	.usage = "  --drop-every N          drop every Nth packet (counted as drop_policy)\n",
 	.options = passthru_options,
 	.option = passthru_option,
 	.create = passthru_create,
-	.configure = passthru_configure,
 	.worker_create = passthru_worker_create,
 	.process_burst = passthru_process_burst,
-	.tick = passthru_tick,
 	.worker_destroy = passthru_worker_destroy,
 	.destroy = passthru_destroy,
 };

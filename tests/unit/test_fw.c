@@ -13,6 +13,7 @@
 #include "nf/clock.h"
 #include "nfs/firewall/fw.h"
 #include "nfs/firewall/fw_int.h"
+#include "tests/harness/nfinst.h"
 #include "tests/harness/pktgen.h"
 #include "tests/harness/redis_server.h"
 
@@ -30,17 +31,12 @@ static redisContext *admin;
 
 static void srv_init(void)
 {
-	cr_assert_eq(redis_server_start(&rs, NULL), 0, "redis-server did not start");
-	admin = redisConnectUnix(rs.unix_path);
-	cr_assert(admin != NULL && admin->err == 0);
+	cr_assert_eq(redis_server_start_admin(&rs, &admin), 0, "redis-server did not start");
 }
 
 static void srv_fini(void)
 {
-	if (admin != NULL)
-		redisFree(admin);
-	admin = NULL;
-	redis_server_stop(&rs);
+	redis_server_stop_admin(&rs, &admin);
 }
 
 TestSuite(fw_local, .timeout = 30);
@@ -71,15 +67,8 @@ static void inst_open_opts(struct inst *in, enum nf_mode mode, const char *cfg_j
 	if (cfg_json != NULL)
 		cr_assert_eq(fw_config_load_string(&cfg, cfg_json, err, sizeof(err)), 0, "%s", err);
 	cfg.publish_rules = publish;
-	memset(&o, 0, sizeof(o));
-	snprintf(o.id, sizeof(o.id), "test");
-	snprintf(o.ns, sizeof(o.ns), "fw");
-	o.mode = mode;
+	nfinst_opts(&o, "fw", mode, &rs);
 	o.one_armed = one_armed;
-	o.cache_entries = 4096;
-	if (mode != NF_MODE_LOCAL)
-		redis_server_store_cfg(&rs, 0, &o.store);
-	o.store.tracking = mode == NF_MODE_CACHED;
 	memset(&in->ctr, 0, sizeof(in->ctr));
 	in->fw = fw_create(&cfg, &o);
 	cr_assert(in->fw != NULL);

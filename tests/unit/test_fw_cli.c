@@ -3,16 +3,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/wait.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
 #include "tests/harness/nfproc.h"
-
-#define EAL "--no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=error -l 0 " \
-	    "--vdev=net_null0 --vdev=net_null1"
 
 struct cli_case {
 	char rules[240];	/* JSON written to the --rules file, or "" for none */
@@ -24,27 +20,10 @@ struct cli_case {
  * leaves its stderr in 'err'. */
 static int run_fw(const struct cli_case *c, char *err, size_t errsz)
 {
-	char rules[] = "/tmp/fwcliXXXXXX", out[] = "/tmp/fwcli_errXXXXXX", exe[4096], cmd[8192];
-	int fd = mkstemp(rules), ofd = mkstemp(out), st;
-	FILE *f;
-	size_t n;
+	struct nfproc_cli cli = { .exe = "nf-firewall", .file_opt = "--rules",
+				  .file_text = c->rules, .args = c->args };
 
-	cr_assert(fd >= 0 && ofd >= 0);
-	cr_assert_eq(nfproc_build_path("nf-firewall", exe, sizeof(exe)), 0);
-	cr_assert_eq(write(fd, c->rules, strlen(c->rules)), (ssize_t)strlen(c->rules));
-	close(fd);
-	close(ofd);
-	snprintf(cmd, sizeof(cmd), "timeout 20 %s " EAL " -- --stats-interval-ms 0 %s%s %s 2>%s >/dev/null",
-		 exe, c->rules[0] ? "--rules " : "", c->rules[0] ? rules : "", c->args, out);
-	st = system(cmd);
-	f = fopen(out, "r");
-	cr_assert_not_null(f);
-	n = fread(err, 1, errsz - 1, f);
-	err[n] = '\0';
-	fclose(f);
-	unlink(rules);
-	unlink(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return nfproc_cli_run(&cli, err, errsz);
 }
 
 #define ALLOW "{\"action\": \"allow\"}"
@@ -98,7 +77,7 @@ Test(fw_cli, help_lists_the_firewall_options, .timeout = 30)
 	int st;
 
 	cr_assert_eq(nfproc_build_path("nf-firewall", exe, sizeof(exe)), 0);
-	snprintf(cmd, sizeof(cmd), "timeout 20 %s " EAL " -- --help 2>/dev/null | grep -q -- '--publish-rules'", exe);
+	snprintf(cmd, sizeof(cmd), "timeout 20 %s " NFPROC_CLI_EAL " -- --help 2>/dev/null | grep -q -- '--publish-rules'", exe);
 	st = system(cmd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "--help does not describe --publish-rules");
 }

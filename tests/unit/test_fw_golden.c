@@ -1,10 +1,8 @@
 /* Golden packet tests of the firewall: the real build/nf-firewall, one new process per
  * scenario on one store, on the pcaps of tests/golden (made by gen_golden_fw.py): output
  * packets byte for byte, counters, and the connection states left in the store. */
-#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -12,27 +10,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
-#include <pcap/pcap.h>
 
 #include "nfs/firewall/fw_conn.h"
+#include "tests/harness/golden.h"
+#include "tests/harness/golden_run.h"
 #include "tests/harness/nfproc.h"
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
 #define EXIT_WAIT_MS 20000
-#define MAX_PKTS 32
-#define MAX_PKT_SIZE 2048
 #define FW_ARGS "--idle-exit-ms 500 --stats-interval-ms 0"
-
-struct pkts {
-	unsigned n;
-	unsigned size[MAX_PKTS];
-	uint8_t data[MAX_PKTS][MAX_PKT_SIZE];
-};
 
 /* One scenario: <name>.in<N>.pcap in, <name>.want<N>.pcap, .counters and .store expected. */
 struct scenario {
@@ -47,31 +38,11 @@ static char exe[PATH_MAX];
 static struct redis_server rs;
 static struct nfproc nf;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void find_golden(void)
-{
-	const char *env = getenv("SNF_GOLDEN_DIR");
-
-	if (env != NULL && env[0] != '\0')
-		snprintf(golden, sizeof(golden), "%s", env);
-	else if (access("tests/golden/fw_rules.json", R_OK) == 0)
-		snprintf(golden, sizeof(golden), "tests/golden");
-	else
-		cr_assert_eq(nfproc_build_path("../tests/golden", golden, sizeof(golden)), 0);
-}
-
 static void teardown(void)
 {
 	nfproc_kill(&nf);
 	redis_server_stop(&rs);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 static void setup(void)
@@ -80,11 +51,11 @@ static void setup(void)
 
 	memset(&nf, 0, sizeof(nf));
 	memset(&rs, 0, sizeof(rs));
-	find_golden();
+	cr_assert_eq(golden_dir("fw_rules.json", golden, sizeof(golden)), 0);
 	cr_assert_eq(nfproc_build_path("nf-firewall", exe, sizeof(exe)), 0);
 	cr_assert(access(exe, X_OK) == 0, "%s: %s (make all)", exe, strerror(errno));
-	snprintf(dir, sizeof(dir), "/tmp/snf-fwgolden-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	ret = tmpdir_make("snf-fwgolden", dir, sizeof(dir));
+	cr_assert_eq(ret, 0, "mkdtemp: %s", strerror(-ret));
 	ret = redis_server_start(&rs, NULL);
 	if (ret != 0)
 		teardown();
@@ -105,93 +76,13 @@ static void pathf(char *buf, const char *fmt, ...)
 	cr_assert(n > 0 && n < PATH_MAX, "path too long");
 }
 
-static void pcap_read(const char *file, struct pkts *ps)
-{
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(file, errbuf);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-
-	cr_assert_not_null(p, "pcap_open_offline %s: %s", file, errbuf);
-	ps->n = 0;
-	while (pcap_next_ex(p, &h, &data) == 1) {
-		cr_assert_lt(ps->n, MAX_PKTS, "%s: more than %d packets", file, MAX_PKTS);
-		cr_assert(h->caplen == h->len && h->caplen <= MAX_PKT_SIZE, "%s: packet %u", file, ps->n);
-		ps->size[ps->n] = h->caplen;
-		memcpy(ps->data[ps->n], data, h->caplen);
-		ps->n++;
-	}
-	pcap_close(p);
-}
-
-/* "ipv4 10.0.0.5:40000 -> 198.51.100.10:80 proto 6 flags 0x02" or "ethertype 0x0806". */
-static void summary(const uint8_t *p, unsigned size, char *buf, size_t bufsz)
-{
-	unsigned off = (size >= 18 && p[12] == 0x81 && p[13] == 0) ? 18 : 14;
-	const uint8_t *ip = p + off, *l4;
-
-	if (size < off + 20 || p[off - 2] != 0x08 || p[off - 1] != 0x00) {
-		snprintf(buf, bufsz, "%u bytes, ethertype 0x%02x%02x", size, p[off - 2], p[off - 1]);
-		return;
-	}
-	l4 = ip + (ip[0] & 0xf) * 4;
-	snprintf(buf, bufsz, "%u bytes, ipv4 %u.%u.%u.%u:%u -> %u.%u.%u.%u:%u proto %u flags 0x%02x",
-		 size, ip[12], ip[13], ip[14], ip[15], l4 + 4 <= p + size ? l4[0] << 8 | l4[1] : 0,
-		 ip[16], ip[17], ip[18], ip[19], l4 + 4 <= p + size ? l4[2] << 8 | l4[3] : 0, ip[9],
-		 l4 + 14 <= p + size ? l4[13] : 0);
-}
-
-static void expect_pcap(const char *got_file, const char *want_file)
-{
-	static struct pkts got, want;
-	char a[160], b[160];
-
-	pcap_read(got_file, &got);
-	pcap_read(want_file, &want);
-	for (unsigned i = 0; i < got.n && i < want.n; i++) {
-		summary(got.data[i], got.size[i], a, sizeof(a));
-		summary(want.data[i], want.size[i], b, sizeof(b));
-		cr_assert(got.size[i] == want.size[i] && memcmp(got.data[i], want.data[i], got.size[i]) == 0,
-			  "%s: packet %u is [%s], expected [%s]", got_file, i, a, b);
-	}
-	if (got.n > want.n)
-		summary(got.data[want.n], got.size[want.n], a, sizeof(a));
-	if (want.n > got.n)
-		summary(want.data[got.n], want.size[got.n], b, sizeof(b));
-	cr_assert_eq(got.n, want.n, "%s: %u packets, expected %u (first extra or missing: %s)", got_file,
-		     got.n, want.n, got.n > want.n ? a : b);
-}
-
 /* Every counter of <name>.counters has its value; every other drop_* counter is zero. */
 static void expect_counters(const struct scenario *s)
 {
-	char path[PATH_MAX], line[128], name[48], listed[1024] = " ";
-	struct nfproc_counter printed[128];
-	unsigned long long want;
-	unsigned n;
-	FILE *f;
+	char path[PATH_MAX], msg[256];
 
 	pathf(path, "%s/%s.counters", golden, s->name);
-	f = fopen(path, "r");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%47s %llu", name, &want) != 2)
-			continue;
-		cr_assert_eq(nfproc_counter(&nf, name), want, "%s: counter %s is %llu, expected %llu",
-			     s->name, name, nfproc_counter(&nf, name), want);
-		strncat(listed, name, sizeof(listed) - strlen(listed) - 2);
-		strcat(listed, " ");
-	}
-	fclose(f);
-	n = nfproc_counters(&nf, printed, 128);
-	for (unsigned i = 0; i < n; i++) {
-		char pat[sizeof(printed[i].name) + 2] = " ";
-
-		strcat(pat, printed[i].name);
-		strcat(pat, " ");
-		cr_assert(strncmp(printed[i].name, "drop_", 5) != 0 || strstr(listed, pat) != NULL,
-			  "%s: unexpected %s %llu", s->name, printed[i].name, printed[i].value);
-	}
+	cr_assert_eq(golden_counters_diff(&nf, path, msg, sizeof(msg)), 0, "%s: %s", s->name, msg);
 }
 
 static uint8_t proto_num(const char *p)
@@ -249,30 +140,14 @@ static void expect_store(const struct scenario *s)
 /* Run nf-firewall as instance 'id' on the scenario's pcaps and check everything it left. */
 static void run_scenario(const struct scenario *s, const char *id)
 {
-	char rx[NFPROC_MAX_PORTS][PATH_MAX], tx[NFPROC_MAX_PORTS][PATH_MAX], want[PATH_MAX], url[64];
-	struct nfproc_cfg cfg = { .exe = exe, .dir = dir, .name = s->name, .n_ports = s->n_ports,
-				  .lcore = nfproc_pick_lcore(0) };
-	char *err;
-	int rc;
+	struct golden_run r = { .exe = exe, .golden_dir = golden, .out_dir = dir, .name = s->name,
+				.n_ports = s->n_ports, .lcore = nfproc_pick_lcore(0) };
+	char url[64], msg[8192];
 
-	for (unsigned i = 0; i < s->n_ports; i++) {
-		pathf(rx[i], "%s/%s.in%u.pcap", golden, s->name, i);
-		pathf(tx[i], "%s/%s.out%u.pcap", dir, s->name, i);
-		cfg.rx[i] = rx[i];
-		cfg.tx[i] = tx[i];
-	}
 	redis_server_url(&rs, url, sizeof(url));
-	rc = nfproc_start(&nf, &cfg, "--store %s --id %s " FW_ARGS " %s", url, id, s->args);
-	cr_assert_eq(rc, 0, "cannot start %s: %s", exe, strerror(-rc));
-	cr_assert_eq(nfproc_wait(&nf, EXIT_WAIT_MS), 0, "%s: nf-firewall did not exit", s->name);
-	err = nfproc_slurp(nf.err);
-	cr_assert(nfproc_exited_ok(&nf), "%s: nf-firewall failed (status 0x%x): %s", s->name, nf.status,
-		  err != NULL ? err : "");
-	free(err);
-	for (unsigned i = 0; i < s->n_ports; i++) {
-		pathf(want, "%s/%s.want%u.pcap", golden, s->name, i);
-		expect_pcap(tx[i], want);
-	}
+	cr_assert_eq(golden_run(&nf, &r, EXIT_WAIT_MS, msg, sizeof(msg),
+				"--store %s --id %s " FW_ARGS " %s", url, id, s->args), 0, "%s: %s",
+		     s->name, msg);
 	expect_counters(s);
 	expect_store(s);
 }
@@ -299,7 +174,8 @@ Test(fw_golden, local_mode_forgets_everything_between_runs)
 	char rules[PATH_MAX], rx[PATH_MAX], tx[PATH_MAX];
 	struct nfproc_cfg cfg = { .exe = exe, .dir = dir, .name = "local", .n_ports = 1,
 				  .lcore = nfproc_pick_lcore(0) };
-	static struct pkts got;
+	static struct golden_pkts got;
+	char msg[256];
 	int rc;
 
 	/* fw_reply's answers through a local-mode instance: it never saw the SYNs. */
@@ -313,7 +189,7 @@ Test(fw_golden, local_mode_forgets_everything_between_runs)
 	cr_assert_eq(rc, 0);
 	cr_assert_eq(nfproc_wait(&nf, EXIT_WAIT_MS), 0);
 	cr_assert(nfproc_exited_ok(&nf));
-	pcap_read(tx, &got);
+	cr_assert_eq(golden_pcap_read(tx, &got, msg, sizeof(msg)), 0, "%s", msg);
 	cr_assert_eq(got.n, 0, "a local-mode instance let %u answers without a connection in", got.n);
 	cr_assert_eq(nfproc_counter(&nf, "rx"), 7);
 }

@@ -14,6 +14,7 @@
 #include "nf/clock.h"
 #include "nfs/lb/lb.h"
 #include "nfs/lb/lb_int.h"
+#include "tests/harness/nfinst.h"
 #include "tests/harness/pktgen.h"
 #include "tests/harness/redis_server.h"
 
@@ -37,17 +38,12 @@ static redisContext *admin;
 
 static void srv_init(void)
 {
-	cr_assert_eq(redis_server_start(&rs, NULL), 0, "redis-server did not start");
-	admin = redisConnectUnix(rs.unix_path);
-	cr_assert(admin != NULL && admin->err == 0);
+	cr_assert_eq(redis_server_start_admin(&rs, &admin), 0, "redis-server did not start");
 }
 
 static void srv_fini(void)
 {
-	if (admin != NULL)
-		redisFree(admin);
-	admin = NULL;
-	redis_server_stop(&rs);
+	redis_server_stop_admin(&rs, &admin);
 }
 
 struct inst {
@@ -64,14 +60,8 @@ static void inst_open_opts(struct inst *in, enum nf_mode mode, const char *json,
 
 	lb_config_default(&cfg);
 	cr_assert_eq(lb_config_load_string(&cfg, json, err, sizeof(err)), 0, "%s", err);
-	memset(&o, 0, sizeof(o));
-	snprintf(o.id, sizeof(o.id), "test");
-	snprintf(o.ns, sizeof(o.ns), "lb");
-	o.mode = mode;
+	nfinst_opts(&o, "lb", mode, &rs);
 	o.one_armed = one_armed;
-	o.cache_entries = 4096;
-	if (mode != NF_MODE_LOCAL)
-		redis_server_store_cfg(&rs, 0, &o.store);
 	memset(&in->ctr, 0, sizeof(in->ctr));
 	in->lb = lb_create(&cfg, &o);
 	cr_assert_not_null(in->lb);
@@ -99,33 +89,15 @@ static uint8_t run1(struct inst *in, uint16_t port, struct fake_mbuf *fm)
 	return verdict;
 }
 
-static struct pkt_spec tcp(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-			   uint8_t flags)
-{
-	struct pkt_spec s = { .proto = IPPROTO_TCP, .src = src, .dst = dst, .sport = sport,
-			      .dport = dport, .tcp_flags = flags, .payload_len = 10 };
-	return s;
-}
-
-static const uint8_t *ip_of(const struct fake_mbuf *fm)
-{
-	return fm->data + 14;
-}
-
-static const uint8_t *l4_of(const struct fake_mbuf *fm)
-{
-	return ip_of(fm) + (ip_of(fm)[0] & 0xf) * 4;
-}
-
 /* "a.b.c.d:port" of the source (off 12 / port 0) or destination (16 / 2) of 'fm'. */
 static const char *ep_of(const struct fake_mbuf *fm, bool dst)
 {
 	static char buf[4][32];
 	static unsigned next;
 	char *b = buf[next++ % 4], a[INET_ADDRSTRLEN];
-	const uint8_t *l4 = l4_of(fm) + (dst ? 2 : 0);
+	const uint8_t *l4 = fake_mbuf_l4(fm) + (dst ? 2 : 0);
 
-	inet_ntop(AF_INET, ip_of(fm) + (dst ? 16 : 12), a, sizeof(a));
+	inet_ntop(AF_INET, fake_mbuf_ip(fm) + (dst ? 16 : 12), a, sizeof(a));
 	snprintf(b, 32, "%s:%u", a, l4[0] << 8 | l4[1]);
 	return b;
 }
@@ -135,7 +107,7 @@ static const char *to_vip(struct inst *in, const char *client, uint16_t cport, c
 			  uint16_t vport, uint8_t flags)
 {
 	struct fake_mbuf fm;
-	struct pkt_spec s = tcp(client, cport, vip, vport, flags);
+	struct pkt_spec s = pktgen_tcp(client, cport, vip, vport, flags);
 	char src[32];
 
 	fake_mbuf_build(&fm, &s);
@@ -152,7 +124,7 @@ static const char *from_backend(struct inst *in, const char *backend, uint16_t b
 				const char *client, uint16_t cport)
 {
 	struct fake_mbuf fm;
-	struct pkt_spec s = tcp(backend, bport, client, cport, 0x12);
+	struct pkt_spec s = pktgen_tcp(backend, bport, client, cport, 0x12);
 
 	fake_mbuf_build(&fm, &s);
 	if (run1(in, NF_PORT_INSIDE, &fm) != NF_PORT_OUTSIDE)
@@ -201,7 +173,7 @@ Test(lb_local, drops_what_is_not_for_a_service)
 	cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);
 	cr_assert_eq(a.ctr.v[NF_CTR_PASSTHROUGH], 2);
 	{
-		struct pkt_spec s = tcp(CLIENT, 1, VIP, 80, 0x02);
+		struct pkt_spec s = pktgen_tcp(CLIENT, 1, VIP, 80, 0x02);
 
 		fake_mbuf_build(&fm, &s);
 		fm.m.data_len = 30;
@@ -217,7 +189,7 @@ Test(lb_local, udp_partial_and_missing_checksums)
 	struct fake_mbuf fm;
 	struct pkt_spec u = { .proto = IPPROTO_UDP, .src = CLIENT, .dst = VIP, .sport = 5000,
 			      .dport = 53, .payload_len = 33, .partial_csum = true };
-	struct pkt_spec t = tcp(CLIENT, 41000, VIP, 80, 0x02);
+	struct pkt_spec t = pktgen_tcp(CLIENT, 41000, VIP, 80, 0x02);
 
 	inst_open(&a, NF_MODE_LOCAL);
 	fake_mbuf_build(&fm, &u);
@@ -236,7 +208,7 @@ Test(lb_local, udp_partial_and_missing_checksums)
 	fake_mbuf_build(&fm, &u);
 	cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);
 	cr_assert_str_eq(ep_of(&fm, false), VIP ":53");
-	cr_assert_eq(l4_of(&fm)[6] | l4_of(&fm)[7], 0);
+	cr_assert_eq(fake_mbuf_l4(&fm)[6] | fake_mbuf_l4(&fm)[7], 0);
 	cr_assert(pktgen_csums_ok(fm.data, fm.m.data_len));
 	inst_close(&a);
 }
@@ -245,21 +217,21 @@ Test(lb_local, one_armed_direction_from_the_vip)
 {
 	struct inst a;
 	struct fake_mbuf fm;
-	struct pkt_spec s = tcp(CLIENT, 40000, VIP, 80, 0x02);
+	struct pkt_spec s = pktgen_tcp(CLIENT, 40000, VIP, 80, 0x02);
 
 	inst_open_opts(&a, NF_MODE_LOCAL, CFG, true);
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(&a, 0, &fm), 0);
 	cr_assert_str_eq(ep_of(&fm, true), "10.1.0.1:8080");
-	s = tcp("10.1.0.1", 8080, CLIENT, 40000, 0x12);
+	s = pktgen_tcp("10.1.0.1", 8080, CLIENT, 40000, 0x12);
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(&a, 0, &fm), 0);
 	cr_assert_str_eq(ep_of(&fm, false), VIP ":80");
 	/* To a VIP address but no service: dropped without a lookup; from a stranger: no state. */
-	s = tcp(CLIENT, 40000, VIP, 22, 0x02);
+	s = pktgen_tcp(CLIENT, 40000, VIP, 22, 0x02);
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(&a, 0, &fm), NF_VERDICT_DROP);
-	s = tcp("203.0.113.5", 1, CLIENT, 2, 0x02);
+	s = pktgen_tcp("203.0.113.5", 1, CLIENT, 2, 0x02);
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(&a, 0, &fm), NF_VERDICT_DROP);
 	cr_assert_eq(a.ctr.v[NF_CTR_DROP_POLICY], 1);
@@ -316,7 +288,7 @@ Test(lb_store, burst_of_new_connections_is_one_round_trip_then_cache_hits)
 	lb_tick(a.w, nf_now_us());
 	rt0 = a.ctr.v[NF_CTR_STORE_ROUND_TRIPS];
 	for (int i = 0; i < NF_BURST; i++) {
-		struct pkt_spec s = tcp(CLIENT, (uint16_t)(3000 + i), VIP, 443, 0x02);
+		struct pkt_spec s = pktgen_tcp(CLIENT, (uint16_t)(3000 + i), VIP, 443, 0x02);
 
 		fake_mbuf_build(&fms[i], &s);
 		pkts[i] = &fms[i].m;
@@ -327,7 +299,7 @@ Test(lb_store, burst_of_new_connections_is_one_round_trip_then_cache_hits)
 	for (int i = 0; i < NF_BURST; i++)
 		cr_assert_eq(verdicts[i], NF_PORT_INSIDE);
 	for (int i = 0; i < NF_BURST; i++) {
-		struct pkt_spec s = tcp(CLIENT, (uint16_t)(3000 + i), VIP, 443, 0x10);
+		struct pkt_spec s = pktgen_tcp(CLIENT, (uint16_t)(3000 + i), VIP, 443, 0x10);
 
 		fake_mbuf_build(&fms[i], &s);
 	}

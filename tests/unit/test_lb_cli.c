@@ -1,25 +1,18 @@
 /* nf-lb command line: bad configuration exits with status 2 and names the field; the pool
  * is published when the store has none, kept otherwise, replaced with --publish-pool. */
-#define _GNU_SOURCE
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <hiredis/hiredis.h>
-#include <pcap/pcap.h>
 
+#include "tests/harness/golden.h"
 #include "tests/harness/nfproc.h"
 #include "tests/harness/redis_server.h"
-
-#define EAL "--no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=error -l 0 " \
-	    "--vdev=net_null0 --vdev=net_null1"
+#include "tests/harness/tmpdir.h"
 
 struct cli_case {
 	char config[240];	/* JSON written to the --config file, or "" for none */
@@ -27,30 +20,13 @@ struct cli_case {
 	char want[100];		/* fragment of the message on stderr */
 };
 
-/* Run nf-lb; returns its exit status and leaves stderr in 'err'. */
+/* Run nf-lb in local mode; returns its exit status and leaves stderr in 'err'. */
 static int run_lb(const struct cli_case *c, char *err, size_t errsz)
 {
-	char cfg[] = "/tmp/lbcliXXXXXX", out[] = "/tmp/lbcli_errXXXXXX", cmd[PATH_MAX + 1024];
-	char exe[PATH_MAX];
-	int fd = mkstemp(cfg), ofd = mkstemp(out), st;
-	FILE *f;
-	size_t n;
+	struct nfproc_cli cli = { .exe = "nf-lb", .pre = "--mode local", .file_opt = "--config",
+				  .file_text = c->config, .args = c->args };
 
-	cr_assert(fd >= 0 && ofd >= 0);
-	cr_assert_eq(nfproc_build_path("nf-lb", exe, sizeof(exe)), 0);
-	cr_assert_eq(write(fd, c->config, strlen(c->config)), (ssize_t)strlen(c->config));
-	close(fd);
-	close(ofd);
-	snprintf(cmd, sizeof(cmd), "timeout 20 %s " EAL " -- --mode local --stats-interval-ms 0 %s%s %s 2>%s >/dev/null",
-		 exe, c->config[0] ? "--config " : "", c->config[0] ? cfg : "", c->args, out);
-	st = system(cmd);
-	f = fopen(out, "r");
-	n = fread(err, 1, errsz - 1, f);
-	err[n] = '\0';
-	fclose(f);
-	unlink(cfg);
-	unlink(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return nfproc_cli_run(&cli, err, errsz);
 }
 
 #define SVC(backends) "{\"services\": [{\"vip\": \"192.0.2.10\", \"port\": 80, \"backends\": [" backends "]}]}"
@@ -102,46 +78,31 @@ static struct redis_server rs;
 static redisContext *admin;
 static struct nfproc proc;
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 /* A pcap with one ARP frame: the process forwards it, then goes idle and exits. */
 static void write_arp_pcap(const char *file)
 {
-	u_char frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
-	struct pcap_pkthdr h = { .ts = { .tv_sec = 1 }, .caplen = sizeof(frame), .len = sizeof(frame) };
-	pcap_t *pd = pcap_open_dead(DLT_EN10MB, 65535);
-	pcap_dumper_t *d = pcap_dump_open(pd, file);
+	static const uint8_t arp[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1,
+					 0x08, 0x06 };
+	static struct golden_pkts ps = { .n = 1, .p = { { .size = sizeof(arp) } } };
 
-	cr_assert_not_null(d);
-	pcap_dump((u_char *)d, &h, frame);
-	pcap_dump_close(d);
-	pcap_close(pd);
+	memcpy(ps.p[0].data, arp, sizeof(arp));
+	cr_assert_eq(golden_pcap_write(file, &ps), 0);
 }
 
 static void pub_setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/snf-lbcli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	int rc = tmpdir_make("snf-lbcli", dir, sizeof(dir));
+
+	cr_assert_eq(rc, 0, "mkdtemp: %s", strerror(-rc));
 	memset(&proc, 0, sizeof(proc));
-	cr_assert_eq(redis_server_start(&rs, NULL), 0);
-	admin = redisConnectUnix(rs.unix_path);
-	cr_assert(admin != NULL && admin->err == 0);
+	cr_assert_eq(redis_server_start_admin(&rs, &admin), 0);
 }
 
 static void pub_teardown(void)
 {
 	nfproc_kill(&proc);
-	if (admin != NULL)
-		redisFree(admin);
-	admin = NULL;
-	redis_server_stop(&rs);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	redis_server_stop_admin(&rs, &admin);
+	tmpdir_remove(dir);
 }
 
 /* Run nf-lb once with the pool 'json' as --config and 'extra' options, until it exits. */

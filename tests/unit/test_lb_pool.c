@@ -16,6 +16,7 @@
 #include "nf/clock.h"
 #include "nfs/lb/lb.h"
 #include "nfs/lb/lb_int.h"
+#include "tests/harness/nfinst.h"
 #include "tests/harness/pktgen.h"
 #include "tests/harness/redis_server.h"
 
@@ -36,9 +37,7 @@ static void srv_init(void)
 {
 	struct store_cfg sc;
 
-	cr_assert_eq(redis_server_start(&rs, NULL), 0, "redis-server did not start");
-	admin = redisConnectUnix(rs.unix_path);
-	cr_assert(admin != NULL && admin->err == 0);
+	cr_assert_eq(redis_server_start_admin(&rs, &admin), 0, "redis-server did not start");
 	redis_server_store_cfg(&rs, 1, &sc);
 	pusher = store_open(&sc, "test/push");
 	cr_assert_not_null(pusher);
@@ -47,10 +46,7 @@ static void srv_init(void)
 static void srv_fini(void)
 {
 	store_close(pusher);
-	if (admin != NULL)
-		redisFree(admin);
-	admin = NULL;
-	redis_server_stop(&rs);
+	redis_server_stop_admin(&rs, &admin);
 }
 
 TestSuite(lb_pool, .init = srv_init, .fini = srv_fini, .timeout = 60);
@@ -71,12 +67,8 @@ static void inst_open(struct inst *in, const char *json)
 	lb_config_default(&cfg);
 	if (json != NULL)
 		cr_assert_eq(lb_config_load_string(&cfg, json, err, sizeof(err)), 0, "%s", err);
-	memset(&o, 0, sizeof(o));
-	snprintf(o.id, sizeof(o.id), "test");
-	snprintf(o.ns, sizeof(o.ns), "lb");
-	o.mode = NF_MODE_CACHED;
+	nfinst_opts(&o, "lb", NF_MODE_CACHED, &rs);
 	o.cache_entries = 8192;
-	redis_server_store_cfg(&rs, 0, &o.store);
 	memset(&in->ctr, 0, sizeof(in->ctr));
 	in->lb = lb_create(&cfg, &o);
 	cr_assert_not_null(in->lb);

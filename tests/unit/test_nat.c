@@ -11,6 +11,7 @@
 #include "nf/clock.h"
 #include "nfs/nat/nat.h"
 #include "nfs/nat/nat_int.h"
+#include "tests/harness/nfinst.h"
 #include "tests/harness/pktgen.h"
 #include "tests/harness/redis_server.h"
 
@@ -19,17 +20,12 @@ static redisContext *admin;
 
 static void srv_init(void)
 {
-	cr_assert_eq(redis_server_start(&rs, NULL), 0, "redis-server did not start");
-	admin = redisConnectUnix(rs.unix_path);
-	cr_assert(admin != NULL && admin->err == 0);
+	cr_assert_eq(redis_server_start_admin(&rs, &admin), 0, "redis-server did not start");
 }
 
 static void srv_fini(void)
 {
-	if (admin != NULL)
-		redisFree(admin);
-	admin = NULL;
-	redis_server_stop(&rs);
+	redis_server_stop_admin(&rs, &admin);
 }
 
 struct inst {
@@ -46,13 +42,7 @@ static void inst_open(struct inst *in, enum nf_mode mode, const char *cfg_json)
 
 	nat_config_default(&cfg);
 	cr_assert_eq(nat_config_load_string(&cfg, cfg_json, err, sizeof(err)), 0, "%s", err);
-	memset(&o, 0, sizeof(o));
-	snprintf(o.id, sizeof(o.id), "test");
-	snprintf(o.ns, sizeof(o.ns), "nat");
-	o.mode = mode;
-	o.cache_entries = 4096;
-	if (mode != NF_MODE_LOCAL)
-		redis_server_store_cfg(&rs, 0, &o.store);
+	nfinst_opts(&o, "nat", mode, &rs);
 	memset(&in->ctr, 0, sizeof(in->ctr));
 	in->nat = nat_create(&cfg, &o);
 	cr_assert(in->nat != NULL);
@@ -78,28 +68,17 @@ static uint8_t run1(struct inst *in, uint16_t port, struct fake_mbuf *fm)
 	return verdict;
 }
 
-static struct pkt_spec out_tcp(const char *src, uint16_t sport, const char *dst, uint16_t dport,
-			       uint8_t flags)
-{
-	struct pkt_spec s = { .proto = IPPROTO_TCP, .src = src, .dst = dst, .sport = sport,
-			      .dport = dport, .tcp_flags = flags, .payload_len = 10 };
-	return s;
-}
-
-static const uint8_t *ip_of(const struct fake_mbuf *fm)
-{
-	return fm->data + 14;
-}
-
 static uint16_t sport_of(const struct fake_mbuf *fm)
 {
-	const uint8_t *l4 = ip_of(fm) + (ip_of(fm)[0] & 0xf) * 4;
+	const uint8_t *l4 = fake_mbuf_l4(fm);
+
 	return (uint16_t)(l4[0] << 8 | l4[1]);
 }
 
 static uint16_t dport_of(const struct fake_mbuf *fm)
 {
-	const uint8_t *l4 = ip_of(fm) + (ip_of(fm)[0] & 0xf) * 4;
+	const uint8_t *l4 = fake_mbuf_l4(fm);
+
 	return (uint16_t)(l4[2] << 8 | l4[3]);
 }
 
@@ -115,11 +94,11 @@ static void assert_addr(const uint8_t *p, const char *want)
 static uint16_t syn_out(struct inst *a, const char *src, uint16_t sport)
 {
 	struct fake_mbuf fm;
-	struct pkt_spec s = out_tcp(src, sport, "198.51.100.7", 80, 0x02);
+	struct pkt_spec s = pktgen_tcp(src, sport, "198.51.100.7", 80, 0x02);
 
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);
-	assert_addr(ip_of(&fm) + 12, "203.0.113.1");
+	assert_addr(fake_mbuf_ip(&fm) + 12, "203.0.113.1");
 	cr_assert(pktgen_csums_ok(fm.data, fm.m.data_len), "checksums wrong after translation");
 	return sport_of(&fm);
 }
@@ -129,13 +108,13 @@ static uint8_t reply_in(struct inst *b, uint16_t pub, const char *want_dst, uint
 			uint8_t flags)
 {
 	struct fake_mbuf fm;
-	struct pkt_spec s = out_tcp("198.51.100.7", 80, "203.0.113.1", pub, flags);
+	struct pkt_spec s = pktgen_tcp("198.51.100.7", 80, "203.0.113.1", pub, flags);
 	uint8_t v;
 
 	fake_mbuf_build(&fm, &s);
 	v = run1(b, NF_PORT_OUTSIDE, &fm);
 	if (v == NF_PORT_INSIDE) {
-		assert_addr(ip_of(&fm) + 16, want_dst);
+		assert_addr(fake_mbuf_ip(&fm) + 16, want_dst);
 		cr_assert_eq(dport_of(&fm), want_port);
 		cr_assert(pktgen_csums_ok(fm.data, fm.m.data_len));
 	}
@@ -167,7 +146,7 @@ Test(nat_local, translates_both_directions_and_is_endpoint_independent)
 	pub = syn_out(&a, "10.0.0.5", 40000);
 	cr_assert_eq(pub, 20000);
 	/* Same inside endpoint, another destination: same public endpoint (RFC 4787). */
-	s = out_tcp("10.0.0.5", 40000, "192.0.2.99", 443, 0x02);
+	s = pktgen_tcp("10.0.0.5", 40000, "192.0.2.99", 443, 0x02);
 	fake_mbuf_build(&fm, &s);
 	cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);
 	cr_assert_eq(sport_of(&fm), pub);
@@ -187,7 +166,7 @@ Test(nat_local, udp_icmp_and_partial_checksums)
 			      .sport = 5353, .dport = 53, .payload_len = 33, .partial_csum = true };
 	struct pkt_spec ic = { .proto = IPPROTO_ICMP, .src = "10.0.0.6", .dst = "198.51.100.7",
 			       .sport = 777, .icmp_type = 8, .payload_len = 56 };
-	struct pkt_spec t = out_tcp("10.0.0.7", 1111, "198.51.100.7", 22, 0x02);
+	struct pkt_spec t = pktgen_tcp("10.0.0.7", 1111, "198.51.100.7", 22, 0x02);
 
 	inst_open(&a, NF_MODE_LOCAL, CFG);
 	fake_mbuf_build(&fm, &u);
@@ -224,7 +203,7 @@ Test(nat_local, exhaustion_keeps_existing_flows)
 		cr_assert_eq(syn_out(&a, "10.0.0.5", (uint16_t)(1000 + i)), 20000 + i);
 	{
 		struct fake_mbuf fm;
-		struct pkt_spec s = out_tcp("10.0.0.5", 2000, "198.51.100.7", 80, 0x02);
+		struct pkt_spec s = pktgen_tcp("10.0.0.5", 2000, "198.51.100.7", 80, 0x02);
 
 		fake_mbuf_build(&fm, &s);
 		cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_VERDICT_DROP);
@@ -239,7 +218,7 @@ Test(nat_local, malformed_and_non_ip)
 {
 	struct inst a;
 	struct fake_mbuf fm;
-	struct pkt_spec s = out_tcp("10.0.0.5", 1000, "198.51.100.7", 80, 0x02);
+	struct pkt_spec s = pktgen_tcp("10.0.0.5", 1000, "198.51.100.7", 80, 0x02);
 	uint8_t arp[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06 };
 
 	inst_open(&a, NF_MODE_LOCAL, CFG);
@@ -315,7 +294,7 @@ Test(nat_store, burst_of_new_flows_is_one_round_trip)
 	nat_tick(a.w, nf_now_us());
 	rt0 = a.ctr.v[NF_CTR_STORE_ROUND_TRIPS];
 	for (int i = 0; i < NF_BURST; i++) {
-		struct pkt_spec s = out_tcp("10.0.0.9", (uint16_t)(3000 + i), "198.51.100.7", 80, 0x02);
+		struct pkt_spec s = pktgen_tcp("10.0.0.9", (uint16_t)(3000 + i), "198.51.100.7", 80, 0x02);
 
 		fake_mbuf_build(&fms[i], &s);
 		pkts[i] = &fms[i].m;
@@ -326,7 +305,7 @@ Test(nat_store, burst_of_new_flows_is_one_round_trip)
 		cr_assert_eq(verdicts[i], NF_PORT_OUTSIDE);
 	/* Same flows again: all cache hits, no round trip. */
 	for (int i = 0; i < NF_BURST; i++) {
-		struct pkt_spec s = out_tcp("10.0.0.9", (uint16_t)(3000 + i), "198.51.100.7", 80, 0x10);
+		struct pkt_spec s = pktgen_tcp("10.0.0.9", (uint16_t)(3000 + i), "198.51.100.7", 80, 0x10);
 
 		fake_mbuf_build(&fms[i], &s);
 	}
@@ -400,7 +379,7 @@ Test(nat_store, fin_is_written_through_and_expired_port_is_reused)
 	/* The only port is taken: another inside host cannot get one. */
 	{
 		struct fake_mbuf fm;
-		struct pkt_spec s = out_tcp("10.0.0.6", 1, "198.51.100.7", 80, 0x02);
+		struct pkt_spec s = pktgen_tcp("10.0.0.6", 1, "198.51.100.7", 80, 0x02);
 
 		fake_mbuf_build(&fm, &s);
 		cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_VERDICT_DROP);
@@ -416,7 +395,7 @@ Test(nat_store, outage_keeps_cached_flows_and_recovers)
 	struct inst a;
 	uint16_t pub;
 	struct fake_mbuf fm;
-	struct pkt_spec s = out_tcp("10.0.0.8", 999, "198.51.100.7", 80, 0x02);
+	struct pkt_spec s = pktgen_tcp("10.0.0.8", 999, "198.51.100.7", 80, 0x02);
 	uint64_t t0;
 
 	inst_open(&a, NF_MODE_CACHED, CFG);
@@ -442,7 +421,7 @@ Test(nat_store, outage_keeps_cached_flows_and_recovers)
 			break;
 		usleep(10000);
 	}
-	assert_addr(ip_of(&fm) + 12, "203.0.113.1");
+	assert_addr(fake_mbuf_ip(&fm) + 12, "203.0.113.1");
 	inst_close(&a);
 }
 
@@ -516,7 +495,7 @@ Test(nat_store, state_change_by_another_instance_invalidates_the_cache)
 	/* A's next packet (an ACK) reads the current state from the store. */
 	{
 		struct fake_mbuf fm;
-		struct pkt_spec s = out_tcp("10.0.0.5", 40000, "198.51.100.7", 80, 0x10);
+		struct pkt_spec s = pktgen_tcp("10.0.0.5", 40000, "198.51.100.7", 80, 0x10);
 
 		fake_mbuf_build(&fm, &s);
 		cr_assert_eq(run1(&a, NF_PORT_INSIDE, &fm), NF_PORT_OUTSIDE);

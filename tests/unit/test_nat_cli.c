@@ -1,15 +1,10 @@
 /* nf-nat command line: bad configuration exits with status 2 and names the field. */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/wait.h>
 
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 
-#define EAL "--no-huge -m 128 --no-pci --no-shconf --no-telemetry --log-level=error -l 0 " \
-	    "--vdev=net_null0 --vdev=net_null1"
+#include "tests/harness/nfproc.h"
 
 struct cli_case {
 	char config[200];	/* JSON written to the --config file, or "" for none */
@@ -17,28 +12,13 @@ struct cli_case {
 	char want[80];		/* fragment of the message on stderr */
 };
 
-/* Run nf-nat; returns its exit status and leaves stderr in 'err'. */
+/* Run nf-nat in local mode; returns its exit status and leaves stderr in 'err'. */
 static int run_nat(const struct cli_case *c, char *err, size_t errsz)
 {
-	char cfg[] = "/tmp/natcliXXXXXX", out[] = "/tmp/natcli_errXXXXXX", cmd[1024];
-	int fd = mkstemp(cfg), ofd = mkstemp(out), st;
-	FILE *f;
-	size_t n;
+	struct nfproc_cli cli = { .exe = "nf-nat", .pre = "--mode local", .file_opt = "--config",
+				  .file_text = c->config, .args = c->args };
 
-	cr_assert(fd >= 0 && ofd >= 0);
-	cr_assert_eq(write(fd, c->config, strlen(c->config)), (ssize_t)strlen(c->config));
-	close(fd);
-	close(ofd);
-	snprintf(cmd, sizeof(cmd), "timeout 20 build/nf-nat " EAL " -- --mode local --stats-interval-ms 0 %s%s %s 2>%s >/dev/null",
-		 c->config[0] ? "--config " : "", c->config[0] ? cfg : "", c->args, out);
-	st = system(cmd);
-	f = fopen(out, "r");
-	n = fread(err, 1, errsz - 1, f);
-	err[n] = '\0';
-	fclose(f);
-	unlink(cfg);
-	unlink(out);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return nfproc_cli_run(&cli, err, errsz);
 }
 
 ParameterizedTestParameters(nat_cli, bad_config_exits_2)
@@ -68,10 +48,9 @@ ParameterizedTest(struct cli_case *c, nat_cli, bad_config_exits_2, .timeout = 30
 
 Test(nat_cli, missing_config_file_is_named, .timeout = 30)
 {
-	char cmd[512];
-	int st;
+	struct nfproc_cli cli = { .exe = "nf-nat", .args = "--config /nonexistent.json" };
+	char err[4096];
 
-	snprintf(cmd, sizeof(cmd), "timeout 20 build/nf-nat " EAL " -- --config /nonexistent.json 2>&1 | grep -q /nonexistent.json");
-	st = system(cmd);
-	cr_assert_eq(WEXITSTATUS(st), 0);
+	nfproc_cli_run(&cli, err, sizeof(err));
+	cr_assert(strstr(err, "/nonexistent.json") != NULL, "%s", err);
 }

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -15,16 +14,17 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <pcap/pcap.h>
 
+#include "nf/clock.h"
 #include "tests/harness/nfproc.h"
 #include "tests/harness/pktgen.h"
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
 #define PUBLIC_IP "203.0.113.1"
 #define EXIT_WAIT_MS 30000	/* a run on a few thousand packets ends well within this */
@@ -84,27 +84,14 @@ static redisContext *rc;
 static struct nfproc procs[N_PROCS];
 static int fifo_fds[N_PROCS] = { -1, -1 };
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	usleep(ms * 1000u);
 }
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return nf_now_us() / 1000u;
 }
 
 static void teardown(void)
@@ -119,7 +106,7 @@ static void teardown(void)
 		redisFree(rc);
 	rc = NULL;
 	redis_server_stop(&rs);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 /* Connect 'rc' to the test's server and FLUSHALL. Returns 0 or -EIO. */
@@ -148,8 +135,8 @@ static void setup(void)
 	signal(SIGPIPE, SIG_IGN);	/* a FIFO reader that died is an assertion, not a crash */
 	cr_assert_eq(nfproc_build_path("nf-nat", exe, sizeof(exe)), 0);
 	cr_assert(access(exe, X_OK) == 0, "%s: %s (make all)", exe, strerror(errno));
-	snprintf(dir, sizeof(dir), "/tmp/snf-inst-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	ret = tmpdir_make("snf-inst", dir, sizeof(dir));
+	cr_assert_eq(ret, 0, "mkdtemp: %s", strerror(-ret));
 	ret = redis_server_start(&rs, NULL);
 	if (ret == 0)
 		ret = store_connect();

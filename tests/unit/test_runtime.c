@@ -1,96 +1,55 @@
 /* Tests of the NF runtime (nf/runtime.c, options.c, port.c, stats.c) through build/tests/nf-passthru. */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
-#include <pcap/pcap.h>
 
+#include "nf/clock.h"
+#include "tests/harness/golden.h"
+#include "tests/harness/nfproc.h"
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
-#define EAL_ARGS "--no-huge -m 256 --no-pci --no-shconf --no-telemetry -l 0 --log-level=error"
-#define MAX_PKTS 64
-#define MAX_PKT_SIZE 1514
-#define MAX_ARGS 64
 #define EXIT_WAIT_MS 20000	/* a pcap run or a SIGTERM must end well within this */
 #define READY_WAIT_MS 20000
 
-struct pkt {
-	unsigned size;
-	unsigned char data[MAX_PKT_SIZE];
-};
-
-/* One packet list: what a pcap holds, or should hold. */
-struct pkts {
-	unsigned n;
-	struct pkt p[MAX_PKTS];
-};
-
-/* A spawned nf-passthru: its stdout and stderr go to files in the test directory. */
-struct nf_run {
-	pid_t pid;
-	int status;		/* waitpid status once reaped */
-	char out[PATH_MAX];
-	char err[PATH_MAX];
-};
-
 static char dir[64];		/* per-test temporary directory */
 static struct redis_server rs;	/* started by the heartbeat tests only */
-static struct nf_run run;	/* the NF of the current test (killed by .fini if alive) */
+static struct nfproc run;	/* the NF of the current test (killed by .fini if alive) */
 
 static void sleep_ms(unsigned ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	usleep(ms * 1000u);
 }
 
 static uint64_t mono_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	return nf_now_us() / 1000u;
 }
 
 static void setup(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/snf-runtime-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	int rc = tmpdir_make("snf-runtime", dir, sizeof(dir));
+
+	cr_assert_eq(rc, 0, "mkdtemp: %s", strerror(-rc));
 	memset(&run, 0, sizeof(run));
 	memset(&rs, 0, sizeof(rs));
 }
 
 static void teardown(void)
 {
-	if (run.pid > 0) {
-		kill(run.pid, SIGKILL);
-		waitpid(run.pid, NULL, 0);
-	}
+	nfproc_kill(&run);
 	if (rs.pid > 0 || rs.dir[0] != '\0')
 		redis_server_stop(&rs);
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(dir);
 }
 
 TestSuite(runtime, .init = setup, .fini = teardown, .timeout = 60);
@@ -107,7 +66,7 @@ static const char *path(const char *name)
 }
 
 /* Packet 'i' of stream 'seed': Ethernet + IPv4 + UDP headers, varied sizes and contents. */
-static void pkt_make(struct pkt *p, unsigned seed, unsigned i)
+static void pkt_make(struct golden_pkt *p, unsigned seed, unsigned i)
 {
 	static const unsigned char hdr[] = {
 		0x02, 0, 0, 0, 0, 0x01, 0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00,	/* Ethernet */
@@ -122,159 +81,62 @@ static void pkt_make(struct pkt *p, unsigned seed, unsigned i)
 	p->data[sizeof(hdr) - 1] = (unsigned char)i;	/* distinct destinations */
 }
 
-static void pkts_make(struct pkts *ps, unsigned seed, unsigned n)
+static void pkts_make(struct golden_pkts *ps, unsigned seed, unsigned n)
 {
 	ps->n = n;
 	for (unsigned i = 0; i < n; i++)
 		pkt_make(&ps->p[i], seed, i);
 }
 
-static void pcap_write(const char *file, const struct pkts *ps)
+static void pcap_write(const char *file, const struct golden_pkts *ps)
 {
-	pcap_t *pd = pcap_open_dead(DLT_EN10MB, 65535);
-	pcap_dumper_t *d = pcap_dump_open(pd, file);
+	int rc = golden_pcap_write(file, ps);
 
-	cr_assert_not_null(d, "pcap_dump_open %s: %s", file, pcap_geterr(pd));
-	for (unsigned i = 0; i < ps->n; i++) {
-		struct pcap_pkthdr h = { .ts = { .tv_sec = 1, .tv_usec = i },
-					 .caplen = ps->p[i].size, .len = ps->p[i].size };
-
-		pcap_dump((u_char *)d, &h, ps->p[i].data);
-	}
-	pcap_dump_close(d);
-	pcap_close(pd);
-}
-
-static void pcap_read(const char *file, struct pkts *ps)
-{
-	char errbuf[PCAP_ERRBUF_SIZE];
-	pcap_t *p = pcap_open_offline(file, errbuf);
-	struct pcap_pkthdr *h;
-	const u_char *data;
-
-	cr_assert_not_null(p, "pcap_open_offline %s: %s", file, errbuf);
-	ps->n = 0;
-	while (pcap_next_ex(p, &h, &data) == 1) {
-		cr_assert_lt(ps->n, MAX_PKTS, "%s: too many packets", file);
-		cr_assert_leq(h->caplen, MAX_PKT_SIZE);
-		cr_assert_eq(h->caplen, h->len, "%s: packet %u truncated", file, ps->n);
-		ps->p[ps->n].size = h->caplen;
-		memcpy(ps->p[ps->n].data, data, h->caplen);
-		ps->n++;
-	}
-	pcap_close(p);
+	cr_assert_eq(rc, 0, "%s: %s", file, strerror(-rc));
 }
 
 /* The packets in pcap 'file' are exactly 'want', in order, byte for byte. */
-static void expect_pcap(const char *file, const struct pkts *want)
+static void expect_pcap(const char *file, const struct golden_pkts *want)
 {
-	static struct pkts got;
+	static struct golden_pkts got;
+	char msg[512];
 
-	pcap_read(file, &got);
-	cr_assert_eq(got.n, want->n, "%s: %u packets, expected %u", file, got.n, want->n);
-	for (unsigned i = 0; i < want->n; i++) {
-		cr_assert_eq(got.p[i].size, want->p[i].size, "%s: packet %u is %u bytes, expected %u",
-			     file, i, got.p[i].size, want->p[i].size);
-		cr_assert(memcmp(got.p[i].data, want->p[i].data, want->p[i].size) == 0,
-			  "%s: packet %u differs", file, i);
-	}
+	cr_assert_eq(golden_pcap_read(file, &got, msg, sizeof(msg)), 0, "%s", msg);
+	cr_assert_eq(golden_diff(&got, want, msg, sizeof(msg)), 0, "%s: %s", file, msg);
 }
 
-/* "--vdev=net_pcapN,rx_pcap=<dir>/inN.pcap,tx_pcap=<dir>/outN.pcap" for 'n' ports. */
-static void vdevs(char *buf, size_t size, unsigned n)
-{
-	size_t len = 0;
-
-	buf[0] = '\0';
-	for (unsigned i = 0; i < n; i++)
-		len += (size_t)snprintf(buf + len, size - len,
-					"%s--vdev=net_pcap%u,rx_pcap=%s/in%u.pcap,tx_pcap=%s/out%u.pcap",
-					i ? " " : "", i, dir, i, dir, i);
-}
-
-/* Directory of this test binary: nf-passthru is built next to it. */
-static void passthru_path(char *buf, size_t size)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
-	char *slash;
-
-	cr_assert_gt(n, 0, "readlink /proc/self/exe: %s", strerror(errno));
-	buf[n] = '\0';
-	slash = strrchr(buf, '/');
-	cr_assert_not_null(slash);
-	snprintf(slash + 1, size - (size_t)(slash + 1 - buf), "nf-passthru");
-	cr_assert(access(buf, X_OK) == 0, "%s: %s (make build/tests/nf-passthru)", buf,
-		  strerror(errno));
-}
-
-/* Split 'line' (modified) on spaces into 'argv' from index 'n'; returns the new count. */
-static int split_args(char *line, char **argv, int n)
-{
-	for (char *tok = strtok(line, " "); tok != NULL; tok = strtok(NULL, " ")) {
-		cr_assert_lt(n, MAX_ARGS - 1);
-		argv[n++] = tok;
-	}
-	return n;
-}
-
-/* In the child: output to files, die with the test, exec. Never returns. */
-static void child_exec(const struct nf_run *r, char **argv)
-{
-	int out = open(r->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	int err = open(r->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (out < 0 || err < 0)
-		_exit(127);
-	dup2(out, STDOUT_FILENO);
-	dup2(err, STDERR_FILENO);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
-/* Start nf-passthru with EAL_ARGS, 'n_ports' pcap ports and the NF options 'nf_args'
- * (printf format, split on spaces). */
+/* Start nf-passthru on 'n_ports' ports (<dir>/in<N>.pcap in, <dir>/out<N>.pcap out) with
+ * the NF options 'nf_fmt' (printf format, split on spaces). */
+static void nf_spawn(unsigned n_ports, const char *nf_fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void nf_spawn(unsigned n_ports, const char *nf_fmt, ...)
 {
-	static char exe[PATH_MAX], eal[4096], nf_args[2048];
-	char *argv[MAX_ARGS];
+	static char exe[PATH_MAX], rx[NFPROC_MAX_PORTS][PATH_MAX], tx[NFPROC_MAX_PORTS][PATH_MAX];
+	struct nfproc_cfg cfg = { .exe = exe, .dir = dir, .name = "nf", .n_ports = n_ports };
+	char nf_args[2048];
 	va_list ap;
-	int n;
+	int rc;
 
-	passthru_path(exe, sizeof(exe));
+	cr_assert_eq(nfproc_build_path("tests/nf-passthru", exe, sizeof(exe)), 0);
+	cr_assert(access(exe, X_OK) == 0, "%s: %s (make build/tests/nf-passthru)", exe,
+		  strerror(errno));
+	for (unsigned i = 0; i < n_ports; i++) {
+		snprintf(rx[i], PATH_MAX, "%s/in%u.pcap", dir, i);
+		snprintf(tx[i], PATH_MAX, "%s/out%u.pcap", dir, i);
+		cfg.rx[i] = rx[i];
+		cfg.tx[i] = tx[i];
+	}
 	va_start(ap, nf_fmt);
 	vsnprintf(nf_args, sizeof(nf_args), nf_fmt, ap);
 	va_end(ap);
-	snprintf(run.out, sizeof(run.out), "%s/stdout", dir);
-	snprintf(run.err, sizeof(run.err), "%s/stderr", dir);
-	n = snprintf(eal, sizeof(eal), "%s ", EAL_ARGS);
-	vdevs(eal + n, sizeof(eal) - (size_t)n, n_ports);
-	argv[0] = exe;
-	n = split_args(eal, argv, 1);
-	argv[n++] = "--";
-	n = split_args(nf_args, argv, n);
-	argv[n] = NULL;
-	run.pid = fork();
-	cr_assert_geq(run.pid, 0, "fork: %s", strerror(errno));
-	if (run.pid == 0)
-		child_exec(&run, argv);
+	rc = nfproc_start(&run, &cfg, "%s", nf_args);
+	cr_assert_eq(rc, 0, "cannot start %s: %s", exe, strerror(-rc));
 }
 
 /* Wait up to 'ms' for the NF to exit. Returns true when it did (status in run.status). */
 static bool nf_wait(unsigned ms)
 {
-	uint64_t end = mono_ms() + ms;
-
-	do {
-		pid_t p = waitpid(run.pid, &run.status, WNOHANG);
-
-		if (p == run.pid) {
-			run.pid = 0;
-			return true;
-		}
-		sleep_ms(10);
-	} while (mono_ms() < end);
-	return false;
+	return nfproc_wait(&run, ms) == 0;
 }
 
 /* Wait for the NF to exit by itself and return its exit status. */
@@ -285,74 +147,25 @@ static int nf_exit_status(void)
 	return WEXITSTATUS(run.status);
 }
 
-/* The whole of file 'file' as a string (caller frees). */
-static char *slurp(const char *file)
-{
-	FILE *f = fopen(file, "r");
-	char *buf = NULL;
-	size_t size = 0;
-	int c;
-	FILE *m = open_memstream(&buf, &size);
-
-	cr_assert_not_null(m);
-	if (f != NULL) {
-		while ((c = fgetc(f)) != EOF)
-			fputc(c, m);
-		fclose(f);
-	}
-	fclose(m);
-	return buf;
-}
-
-static bool file_has(const char *file, const char *needle)
-{
-	char *s = slurp(file);
-	bool found = strstr(s, needle) != NULL;
-
-	free(s);
-	return found;
-}
-
-/* The value of "counter <name> <value>" in the NF's stdout, or 0 when not printed. */
-static unsigned long long counter(const char *name)
-{
-	char *s = slurp(run.out), *line, *save = NULL;
-	unsigned long long v = 0;
-	size_t len = strlen(name);
-
-	for (line = strtok_r(s, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-		if (strncmp(line, "counter ", 8) == 0 && strncmp(line + 8, name, len) == 0 &&
-		    line[8 + len] == ' ')
-			v = strtoull(line + 9 + len, NULL, 10);
-	free(s);
-	return v;
-}
-
 /* Wait until the NF says it is running (its signal handlers are installed by then). */
 static void nf_wait_ready(void)
 {
-	uint64_t end = mono_ms() + READY_WAIT_MS;
+	int rc = nfproc_wait_log(&run, " running: ", READY_WAIT_MS);
 
-	while (!file_has(run.err, " running: ")) {
-		int status;
-
-		cr_assert_eq(waitpid(run.pid, &status, WNOHANG), 0, "nf-passthru exited early:\n%s",
-			     slurp(run.err));
-		cr_assert_lt(mono_ms(), end, "nf-passthru not running after %u ms", READY_WAIT_MS);
-		sleep_ms(10);
-	}
+	cr_assert_neq(rc, -ECHILD, "nf-passthru exited early:\n%s", nfproc_slurp(run.err));
+	cr_assert_eq(rc, 0, "nf-passthru not running after %u ms", READY_WAIT_MS);
 }
 
 static void expect_clean_exit(void)
 {
 	int st = nf_exit_status();
 
-	cr_assert_eq(st, 0, "exit status %d, stderr:\n%s", st, slurp(run.err));
+	cr_assert_eq(st, 0, "exit status %d, stderr:\n%s", st, nfproc_slurp(run.err));
 }
 
 Test(runtime, two_ports_forward_to_the_other_port, .timeout = 60)
 {
-	static struct pkts in0, in1;
+	static struct golden_pkts in0, in1;
 
 	pkts_make(&in0, 1, 20);
 	pkts_make(&in1, 2, 7);
@@ -362,29 +175,29 @@ Test(runtime, two_ports_forward_to_the_other_port, .timeout = 60)
 	expect_clean_exit();
 	expect_pcap(path("out1.pcap"), &in0);
 	expect_pcap(path("out0.pcap"), &in1);
-	cr_expect_eq(counter("rx"), 27);
-	cr_expect_eq(counter("tx"), 27);
-	cr_expect_eq(counter("tx_fail"), 0);
-	cr_expect_gt(counter("busy_cycles"), 0);
-	cr_expect_gt(counter("idle_cycles"), 0);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 27);
+	cr_expect_eq(nfproc_counter(&run, "tx"), 27);
+	cr_expect_eq(nfproc_counter(&run, "tx_fail"), 0);
+	cr_expect_gt(nfproc_counter(&run, "busy_cycles"), 0);
+	cr_expect_gt(nfproc_counter(&run, "idle_cycles"), 0);
 }
 
 Test(runtime, one_armed_sends_back_out_port_0, .timeout = 60)
 {
-	static struct pkts in0;
+	static struct golden_pkts in0;
 
 	pkts_make(&in0, 3, 33);
 	pcap_write(path("in0.pcap"), &in0);
 	nf_spawn(1, "--one-armed --idle-exit-ms 300 --stats-interval-ms 0 --mode local");
 	expect_clean_exit();
 	expect_pcap(path("out0.pcap"), &in0);
-	cr_expect_eq(counter("rx"), 33);
-	cr_expect_eq(counter("tx"), 33);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 33);
+	cr_expect_eq(nfproc_counter(&run, "tx"), 33);
 }
 
 Test(runtime, drop_verdicts_are_freed_and_counted, .timeout = 60)
 {
-	static struct pkts in0, in1, want;
+	static struct golden_pkts in0, in1, want;
 
 	pkts_make(&in0, 4, 10);
 	in1.n = 0;
@@ -398,9 +211,9 @@ Test(runtime, drop_verdicts_are_freed_and_counted, .timeout = 60)
 	expect_clean_exit();
 	expect_pcap(path("out1.pcap"), &want);
 	expect_pcap(path("out0.pcap"), &in1);
-	cr_expect_eq(counter("rx"), 10);
-	cr_expect_eq(counter("tx"), 7);
-	cr_expect_eq(counter("drop_policy"), 3);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 10);
+	cr_expect_eq(nfproc_counter(&run, "tx"), 7);
+	cr_expect_eq(nfproc_counter(&run, "drop_policy"), 3);
 }
 
 /* Bad command lines: exit status 2, a message naming the culprit, no counters. */
@@ -432,7 +245,7 @@ static const struct bad_case bad_cases[] = {
 
 Test(runtime, bad_options_exit_2_naming_the_option, .timeout = 60)
 {
-	static struct pkts in;
+	static struct golden_pkts in;
 
 	pkts_make(&in, 5, 2);
 	pcap_write(path("in0.pcap"), &in);
@@ -445,9 +258,9 @@ Test(runtime, bad_options_exit_2_naming_the_option, .timeout = 60)
 			 c->args);
 		st = nf_exit_status();
 		cr_expect_eq(st, 2, "'%s': exit status %d, expected 2", c->args, st);
-		cr_expect(file_has(run.err, c->message), "'%s': stderr lacks \"%s\":\n%s", c->args,
-			  c->message, slurp(run.err));
-		cr_expect(!file_has(run.out, "counter "), "'%s': counters printed", c->args);
+		cr_expect(nfproc_file_has(run.err, c->message), "'%s': stderr lacks \"%s\":\n%s", c->args,
+			  c->message, nfproc_slurp(run.err));
+		cr_expect(!nfproc_file_has(run.out, "counter "), "'%s': counters printed", c->args);
 	}
 }
 
@@ -455,14 +268,14 @@ Test(runtime, help_exits_0_with_usage, .timeout = 60)
 {
 	nf_spawn(2, "--help");
 	cr_assert_eq(nf_exit_status(), 0);
-	cr_expect(file_has(run.out, "usage:"));
-	cr_expect(file_has(run.out, "--mbufs"));
-	cr_expect(file_has(run.out, "--drop-every"), "NF usage missing:\n%s", slurp(run.out));
+	cr_expect(nfproc_file_has(run.out, "usage:"));
+	cr_expect(nfproc_file_has(run.out, "--mbufs"));
+	cr_expect(nfproc_file_has(run.out, "--drop-every"), "NF usage missing:\n%s", nfproc_slurp(run.out));
 }
 
 Test(runtime, sigterm_exits_0_promptly_with_counters, .timeout = 60)
 {
-	static struct pkts in0, in1;
+	static struct golden_pkts in0, in1;
 	uint64_t t0;
 
 	pkts_make(&in0, 6, 15);
@@ -479,15 +292,15 @@ Test(runtime, sigterm_exits_0_promptly_with_counters, .timeout = 60)
 		  run.status);
 	cr_expect_lt(mono_ms() - t0, 2000, "took %llu ms to exit",
 		     (unsigned long long)(mono_ms() - t0));
-	cr_expect_eq(counter("rx"), 19);
-	cr_expect_eq(counter("tx"), 19);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 19);
+	cr_expect_eq(nfproc_counter(&run, "tx"), 19);
 	expect_pcap(path("out1.pcap"), &in0);
 	expect_pcap(path("out0.pcap"), &in1);
 }
 
 Test(runtime, idle_exit_waits_for_a_first_packet, .timeout = 60)
 {
-	static struct pkts none;
+	static struct golden_pkts none;
 
 	none.n = 0;
 	pcap_write(path("in0.pcap"), &none);
@@ -502,7 +315,7 @@ Test(runtime, idle_exit_waits_for_a_first_packet, .timeout = 60)
 
 Test(runtime, store_down_does_not_hurt_forwarding, .timeout = 60)
 {
-	static struct pkts in0, in1;
+	static struct golden_pkts in0, in1;
 
 	pkts_make(&in0, 8, 12);
 	pkts_make(&in1, 9, 3);
@@ -513,7 +326,7 @@ Test(runtime, store_down_does_not_hurt_forwarding, .timeout = 60)
 	expect_clean_exit();
 	expect_pcap(path("out1.pcap"), &in0);
 	expect_pcap(path("out0.pcap"), &in1);
-	cr_expect_eq(counter("rx"), 15);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 15);
 }
 
 /* HGET 'field' of 'key' into 'buf' ("" when absent). */
@@ -555,7 +368,7 @@ static void wait_field(redisContext *c, const char *key, const char *field, cons
 
 Test(runtime, heartbeat_published_and_removed_on_exit, .timeout = 60)
 {
-	static struct pkts in0, in1;
+	static struct golden_pkts in0, in1;
 	char url[128], id[64], key[96], v[128], seq1[32];
 	redisContext *c;
 
@@ -599,6 +412,6 @@ Test(runtime, heartbeat_published_and_removed_on_exit, .timeout = 60)
 	cr_expect_eq(redis_int(c, "EXISTS %s", key, NULL), 0, "%s left behind", key);
 	cr_expect_eq(redis_int(c, "ZSCORE %s %s", "snf:heartbeats", id), -1,
 		     "heartbeat entry left behind");
-	cr_expect_eq(counter("rx"), 11);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 11);
 	redisFree(c);
 }
