@@ -35,8 +35,8 @@ ORCH_BINS := $(if $(wildcard orchestrator/nfvctl.c),$(BUILD)/nfvctl) $(if $(wild
 BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all test bench fuzz deps clean golden-pcaps demo demo-stop
-all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru $(ORCH_BINS)
+.PHONY: all test test-failover bench fuzz deps clean golden-pcaps demo demo-stop
+all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru $(ORCH_BINS) $(BUILD)/tcpprobe
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -98,6 +98,10 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(HARNESS_OBJS) $(ORCH_LIB) $(NF_LI
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) -lcriterion -lpcap
 
+# The TCP probe of the failover tests and the demo (tests/tools/tcpprobe.c, libc only).
+$(BUILD)/tcpprobe: $(call obj,tests/tools/tcpprobe.c)
+	$(CC) $(CFLAGS) -o $@ $^
+
 $(BUILD)/tests/.built: $(UNIT_BINS)
 	@mkdir -p $(dir $@) && touch $@
 
@@ -114,6 +118,11 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/harness/pktgen.c $(NF_SRCS) $(ST
 
 test: all $(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run_tests.sh
+
+# The end-to-end failover test: OVS + Redis + nfv-orchestrator + nf-nat instances, 200 TCP
+# connections through a kill -9, a hang, scaling, an orchestrator restart (about a minute).
+test-failover: all
+	$(BUILD)/tests/test_orch_failover --verbose=0
 
 # Longer fuzzing: FUZZ_SECONDS per target (default 600), corpus kept in $(BUILD)/fuzz/corpus/.
 fuzz: $(FUZZ_BINS)

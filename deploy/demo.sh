@@ -1,39 +1,47 @@
 #!/bin/bash
-# Live demo of the data plane on this machine: a NAT instance between two network
-# namespaces keeps its flow state in a private Redis; it is killed (-9) under a running TCP
-# connection and a second instance, started afresh, carries that connection on from the
-# state in Redis. Run as root (`make demo`); it leaves the demo running, `make demo-stop`
-# (deploy/demo-stop.sh) removes it.
+# Live demo of the whole system on this machine (root): a private Redis, a private Open
+# vSwitch (userspace datapath) and nfv-orchestrator; a NAT with 3 instances launched through
+# the REST API (nfvctl); a client and a server network namespace joined through the bridge,
+# with 50 long-lived TCP connections through the NAT; then one instance is killed with
+# SIGKILL: the orchestrator takes it out of the steering, launches a replacement, and every
+# connection survives (the mappings are in Redis). It leaves everything running;
+# `make demo-stop` (deploy/demo-stop.sh) removes it.
 #
-# Topology (the NAT is a bump in the wire at L2: it rewrites IPv4 addresses and ports but
-# never MACs, and non-IPv4 frames such as ARP pass through it unchanged):
+# Topology (the bridge steers each flow to one NAT instance by a hash of its addresses):
 #
-#   netns snf-client                root netns                      netns snf-server
-#   snf-in1 10.0.0.2/24 --veth-- snf-in0 [nf-nat] snf-out0 --veth-- snf-out1 198.51.100.1/24
-#                                 inside            outside
-#                           public address 203.0.113.1, ports 20000-29999
+#   netns snf-client                 root netns                          netns snf-server
+#   eth0 10.0.0.2/24 --veth-- snf-cli [OVS bridge snf-demo] snf-srv --veth-- eth0 198.51.100.1/24
+#                                      |        |        |
+#                                   nat-1    nat-2    nat-3   (nf-nat, af_packet on veths;
+#                                                              public address 203.0.113.1)
 set -eu
 
 DEPLOY=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$DEPLOY")
+BUILD=$ROOT/build
 # Names shared with demo-stop.sh.
 RUN=/run/snf-demo
+OVS_DIR=$RUN/ovs
 NS_C=snf-client
 NS_S=snf-server
+BRIDGE=snf-demo
+UP_IN=snf-cli
+UP_OUT=snf-srv
 REDIS_PORT=6390
-# The demo's addresses exist only inside its namespaces and veths.
+API_PORT=8181
+OF_PORT=16653
 CLIENT_IP=10.0.0.2
 SERVER_IP=198.51.100.1
 PUBLIC_IP=203.0.113.1
+PROBE_PORT=7777
 HTTP_PORT=8080
-ECHO_PORT=7777
-NAT=$ROOT/build/nf-nat
-STORE=127.0.0.1:$REDIS_PORT
+CONNS=${DEMO_CONNS:-50}
 T0=$(date +%s%N)
+export NFVCTL_URL=http://127.0.0.1:$API_PORT
 
 die() {
 	echo "demo: FAILED: $*" >&2
-	echo "demo: logs are in $RUN; 'make demo-stop' removes what was started" >&2
+	echo "demo: logs are in $RUN (orchestrator.log, instances/*.log, ovs/*.log); 'make demo-stop' removes everything" >&2
 	exit 1
 }
 
@@ -49,28 +57,26 @@ now_ms() {
 	echo $(( $(date +%s%N) / 1000000 ))
 }
 
-# wait_for SECONDS WHAT COMMAND...: poll COMMAND every 50 ms until it succeeds; die after
-# SECONDS with "timed out waiting for WHAT".
+# wait_for SECONDS WHAT COMMAND...: poll COMMAND every 100 ms until it succeeds.
 wait_for() {
 	local secs=$1 what=$2 deadline
 	shift 2
 	deadline=$(( $(now_ms) + secs * 1000 ))
 	until "$@" >/dev/null 2>&1; do
 		[ "$(now_ms)" -lt "$deadline" ] || die "timed out after ${secs}s waiting for $what"
-		sleep 0.05
+		sleep 0.1
 	done
 }
 
-# spawn NAME COMMAND...: run COMMAND in its own session, detached from the terminal, with
-# its output in $RUN/NAME.log; the process writes its own pid to $RUN/NAME.pid before it
-# execs COMMAND (ip netns exec execs too), so the pid file names the real process.
+# spawn NAME COMMAND...: COMMAND in a session of its own, output in $RUN/NAME.log, its pid
+# (written before it execs) in $RUN/NAME.pid.
 spawn() {
 	local name=$1
 	shift
 	# shellcheck disable=SC2016 # $$ and $@ are the inner shell's
 	setsid sh -c 'echo $$ > "$0"; exec "$@"' "$RUN/$name.pid" "$@" \
 		</dev/null >"$RUN/$name.log" 2>&1 &
-	disown	# no job notices ("Killed") when demo.sh kills one
+	disown
 	wait_for 5 "$name to start" test -s "$RUN/$name.pid"
 }
 
@@ -78,284 +84,252 @@ pid_of() {
 	cat "$RUN/$1.pid"
 }
 
-# gone PID: the process exited (a zombie not reaped yet counts as gone).
-gone() {
-	[ ! -e "/proc/$1" ] || [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]
-}
-
 alive() {
-	! gone "$(pid_of "$1")"
+	kill -0 "$(pid_of "$1")" 2>/dev/null
 }
 
-# The last lines of a log, indented, for failure messages.
-log_tail() {
-	tail -n "${2:-5}" "$RUN/$1.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+nfvctl() {
+	"$BUILD/nfvctl" "$@"
 }
 
-rcli() {
-	timeout 2 redis-cli -p "$REDIS_PORT" "$@"
+# A value from JSON on stdin: jq-like path given as a python expression on 'd'.
+json() {
+	python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"
 }
 
-state() {
-	python3 "$DEPLOY/demo_state.py" --store "unix:$RUN/redis.sock" "$@"
-}
-
-# A field of the echo client's JSON status.
-echo_status() {
-	python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-		"$RUN/echo.json" "$1" 2>/dev/null
-}
-
-echo_echoed_at_least() {
-	[ "$(echo_status state)" = running ] && [ "$(echo_status echoed)" -ge "$1" ]
+probe() {
+	json "d['$1']" <"$RUN/probe.json"
 }
 
 preflight() {
-	[ "$(id -u)" -eq 0 ] || { echo "demo: must run as root (namespaces, veths, af_packet)" >&2; exit 1; }
-	for tool in redis-server redis-cli ip ethtool curl python3 setsid timeout; do
+	[ "$(id -u)" -eq 0 ] || { echo "demo: must run as root (namespaces, veths, OVS)" >&2; exit 1; }
+	for tool in redis-server redis-cli ovsdb-server ovs-vswitchd ovs-vsctl ovsdb-tool ip ethtool \
+		python3 setsid nsenter curl; do
 		command -v "$tool" >/dev/null || die "'$tool' is not installed: run 'make deps'"
 	done
-	[ -x "$NAT" ] || die "$NAT is missing: run 'make all'"
+	for b in nf-nat nfv-orchestrator nfvctl tcpprobe; do
+		[ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run 'make all'"
+	done
+	if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$API_PORT" 2>/dev/null; then
+		die "something already listens on 127.0.0.1:$API_PORT"
+	fi
 }
 
-# 1. A private Redis: the project's config with the demo's port, socket and run dir.
+# 1. Redis with the project's config on the demo's port and socket.
 start_redis() {
-	step "1/7 private Redis on 127.0.0.1:$REDIS_PORT and $RUN/redis.sock"
+	step "1/8 private Redis on 127.0.0.1:$REDIS_PORT"
 	if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null; then
 		die "something already listens on 127.0.0.1:$REDIS_PORT"
 	fi
 	{
-		if [ -f "$ROOT/datastore/redis.conf" ]; then
-			echo "include $ROOT/datastore/redis.conf"
-		fi
+		[ -f "$ROOT/datastore/redis.conf" ] && echo "include $ROOT/datastore/redis.conf"
 		cat <<-EOF
-		# The demo's overrides (later lines win): loopback, own port and socket, no
-		# persistence, logs to stdout (which demo.sh sends to redis.log).
 		bind 127.0.0.1
 		port $REDIS_PORT
 		unixsocket $RUN/redis.sock
 		unixsocketperm 700
 		dir $RUN
-		pidfile $RUN/redis.pid
 		daemonize no
-		supervised no
 		logfile ""
 		save ""
 		appendonly no
 		EOF
 	} >"$RUN/redis.conf"
 	spawn redis redis-server "$RUN/redis.conf"
-	wait_for 5 "Redis to answer PING" sh -c "timeout 1 redis-cli -p $REDIS_PORT PING | grep -q PONG"
-	echo "   redis-server pid $(pid_of redis), config $RUN/redis.conf (includes datastore/redis.conf)"
+	wait_for 5 "Redis to answer PING" sh -c "redis-cli -p $REDIS_PORT PING | grep -q PONG"
+	echo "   redis-server pid $(pid_of redis)"
 }
 
-# ns_if NS IF: bring IF up in NS (NS "" = root) without IPv6 (the demo is IPv4, and the
-# root-ns ends must not put packets of their own on the wire) and without the offloads
-# that hand af_packet frames larger than the MTU (TSO, GSO, GRO super-frames).
+# Environment of the OVS programs: everything in the private run dir.
+OVS_ENV=(env "OVS_RUNDIR=$OVS_DIR" "OVS_LOGDIR=$OVS_DIR" "OVS_DBDIR=$OVS_DIR" "OVS_SYSCONFDIR=$OVS_DIR")
+
+vsctl() {
+	ovs-vsctl --db="unix:$OVS_DIR/db.sock" --timeout=10 "$@"
+}
+
+# 2. Open vSwitch in a private run dir: its own database and ovs-vswitchd.
+start_ovs() {
+	step "2/8 private Open vSwitch in $OVS_DIR (userspace datapath)"
+	mkdir -p "$OVS_DIR"
+	ovsdb-tool create "$OVS_DIR/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+	spawn ovsdb "${OVS_ENV[@]}" ovsdb-server "$OVS_DIR/conf.db" --remote="punix:$OVS_DIR/db.sock" \
+		--unixctl="$OVS_DIR/ovsdb-server.ctl" --log-file="$OVS_DIR/ovsdb-server.log"
+	wait_for 10 "ovsdb-server" test -S "$OVS_DIR/db.sock"
+	vsctl --no-wait init
+	spawn vswitchd "${OVS_ENV[@]}" ovs-vswitchd "unix:$OVS_DIR/db.sock" \
+		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log"
+	wait_for 10 "ovs-vswitchd" test -S "$OVS_DIR/ovs-vswitchd.ctl"
+	# The switch forwards every packet in its main thread: on a small machine it must not be
+	# starved by other sessions (autogroup scheduling shares the CPU per session).
+	echo -10 >"/proc/$(pid_of vswitchd)/autogroup" 2>/dev/null || true
+	renice -n -10 -p "$(pid_of vswitchd)" >/dev/null 2>&1 || true
+	echo "   ovsdb-server pid $(pid_of ovsdb), ovs-vswitchd pid $(pid_of vswitchd)"
+}
+
+# ns_if NS IF: IF up in NS ("" = root) without IPv6 and without the offloads that give
+# af_packet frames larger than the MTU.
 ns_if() {
-	local ns=$1 ifc=$2
-	local x=(ip netns exec "$ns")
-	[ -n "$ns" ] || x=()
+	local ns=$1 ifc=$2 x=()
+	[ -z "$ns" ] || x=(ip netns exec "$ns")
 	if [ -e /proc/sys/net/ipv6 ]; then
 		"${x[@]}" sysctl -qw "net.ipv6.conf.$ifc.disable_ipv6=1"
 	fi
-	"${x[@]}" ethtool -K "$ifc" tso off gso off gro off
+	"${x[@]}" ethtool -K "$ifc" tso off gso off gro off tx off >/dev/null 2>&1 || true
 	"${x[@]}" ip link set "$ifc" up
 }
 
-# 2. Namespaces and veths.
+# 3. The client and server namespaces; their veths' root ends are the bridge's uplinks.
 make_topology() {
-	local cmac
-	step "2/7 namespaces $NS_C ($CLIENT_IP) and $NS_S ($SERVER_IP), veths snf-in0/snf-out0"
+	step "3/8 namespaces $NS_C ($CLIENT_IP) and $NS_S ($SERVER_IP), uplinks $UP_IN/$UP_OUT"
 	ip netns add "$NS_C"
 	ip netns add "$NS_S"
-	ip link add snf-in0 type veth peer name snf-in1 netns "$NS_C"
-	ip link add snf-out0 type veth peer name snf-out1 netns "$NS_S"
+	ip link add "$UP_IN" type veth peer name eth0 netns "$NS_C"
+	ip link add "$UP_OUT" type veth peer name eth0 netns "$NS_S"
 	ip -n "$NS_C" link set lo up
 	ip -n "$NS_S" link set lo up
-	ip -n "$NS_C" addr add "$CLIENT_IP/24" dev snf-in1
-	ip -n "$NS_S" addr add "$SERVER_IP/24" dev snf-out1
-	# Transmit checksum offload stays on at the client and the server: their TCP and UDP
-	# packets reach the NAT with the checksum unfinished (CHECKSUM_PARTIAL) and the NAT
-	# completes it while translating.
-	ns_if "$NS_C" snf-in1
-	ns_if "$NS_S" snf-out1
-	# The NAT's ports: promiscuous, no addresses; the root netns does not route them
-	# (frames carry the MACs of the namespaces' veths, which are not its own).
-	ns_if "" snf-in0
-	ns_if "" snf-out0
-	ip link set snf-in0 promisc on
-	ip link set snf-out0 promisc on
-	# The client reaches the server's subnet on its link: its ARP request passes through
-	# the NAT and the server answers it.
-	ip -n "$NS_C" route add 198.51.100.0/24 dev snf-in1
-	# The server reaches the public address on its link. Nobody answers ARP for
-	# 203.0.113.1 in this topology (the NAT does not own addresses), so the server gets a
-	# permanent neighbour entry: the client veth's MAC, which the frames keep through the
-	# NAT and the client accepts as its own.
-	cmac=$(ip netns exec "$NS_C" cat /sys/class/net/snf-in1/address)
-	ip -n "$NS_S" route add "$PUBLIC_IP/32" dev snf-out1
-	ip -n "$NS_S" neigh replace "$PUBLIC_IP" lladdr "$cmac" dev snf-out1 nud permanent
-	echo "   client snf-in1 $CLIENT_IP ($cmac) route 198.51.100.0/24 on link"
-	echo "   server snf-out1 $SERVER_IP, route $PUBLIC_IP/32 on link, neighbour $PUBLIC_IP -> $cmac"
+	ip -n "$NS_C" addr add "$CLIENT_IP/24" dev eth0
+	ip -n "$NS_S" addr add "$SERVER_IP/24" dev eth0
+	ns_if "$NS_C" eth0
+	ns_if "$NS_S" eth0
+	ns_if "" "$UP_IN"
+	ns_if "" "$UP_OUT"
+	# The client reaches the servers' subnet on its link (ARP passes through the bridge);
+	# the server reaches the NAT's public address on its link (the orchestrator's bridge
+	# answers ARP for it).
+	ip -n "$NS_C" route add 198.51.100.0/24 dev eth0
+	ip -n "$NS_S" route add "$PUBLIC_IP/32" dev eth0
+	echo "   client eth0 $CLIENT_IP, route 198.51.100.0/24 on link; server eth0 $SERVER_IP, route $PUBLIC_IP/32 on link"
 }
 
-start_server() {
-	spawn server ip netns exec "$NS_S" python3 "$DEPLOY/demo_server.py" \
-		--http "$SERVER_IP:$HTTP_PORT" --echo "$SERVER_IP:$ECHO_PORT"
-	wait_for 5 "the demo server to listen" grep -q serving "$RUN/server.log"
-	echo "   server (pid $(pid_of server)): http $SERVER_IP:$HTTP_PORT, echo $SERVER_IP:$ECHO_PORT"
+health_ok() {
+	nfvctl health >/dev/null
 }
 
-# nat_wait ID WHAT COMMAND...: poll COMMAND until it succeeds; die early, with the log's
-# tail, when NAT instance ID exits, or after 10 s.
-nat_wait() {
-	local id=$1 what=$2 deadline
-	shift 2
-	deadline=$(( $(now_ms) + 10000 ))
-	until "$@" >/dev/null 2>&1; do
-		if ! alive "$id"; then
-			log_tail "$id" 8
-			die "NAT instance $id exited (log $RUN/$id.log)"
-		fi
-		[ "$(now_ms)" -lt "$deadline" ] || { log_tail "$id" 8; die "$what from $id in 10 s"; }
-		sleep 0.02
-	done
+# 4. The orchestrator: bridge, controller, REST API.
+start_orchestrator() {
+	step "4/8 nfv-orchestrator: bridge $BRIDGE, OpenFlow 127.0.0.1:$OF_PORT, REST API $NFVCTL_URL"
+	cat >"$RUN/orchestrator.json" <<-EOF
+	{
+	  "listen": "127.0.0.1:$API_PORT",
+	  "redis": "127.0.0.1:$REDIS_PORT",
+	  "ovs_db": "unix:$OVS_DIR/db.sock",
+	  "bridge": "$BRIDGE",
+	  "openflow": "127.0.0.1:$OF_PORT",
+	  "uplink_inside": "$UP_IN",
+	  "uplink_outside": "$UP_OUT",
+	  "heartbeat_ms": 100,
+	  "nf_bin_dir": "$BUILD",
+	  "run_dir": "$RUN/instances",
+	  "nf_mem_mb": 256,
+	  "nf_lcore": $(( $(nproc) - 1 )),
+	  "nf_nice": -5,
+	  "stop_instances_on_exit": true
+	}
+	EOF
+	spawn orchestrator "$BUILD/nfv-orchestrator" --config "$RUN/orchestrator.json"
+	wait_for 20 "the orchestrator to be healthy (bridge connected)" health_ok
+	nfvctl health | sed 's/^/   | /'
 }
 
-has_heartbeat() {
-	[ -n "$(rcli HGET "snf:inst:$1" ts_ms)" ]
+ready_count() {
+	nfvctl --json get nat | json "d['status']['ready']"
 }
 
-# start_nat ID PREFIX: one NAT instance on the two veths; wait for its heartbeat.
-# The af_packet PMD opens its sockets for every interface and binds them to snf-in0 and
-# snf-out0 only afterwards, so frames of any interface sent in between (loopback included)
-# end up in the NAT's rx rings. The demo stays off the loopback (no Redis polling) until
-# the instance logs that it runs, after its ports are bound.
-start_nat() {
-	local id=$1 prefix=$2 t
+ready_is() {
+	[ "$(ready_count)" -ge "$1" ]
+}
+
+# 5. A NAT with three instances, through the REST API.
+launch_nat() {
+	local t
+	step "5/8 nfvctl launch nat --instances 3 (public address $PUBLIC_IP)"
+	cat >"$RUN/nat.json" <<-EOF
+	{"public_ips": ["$PUBLIC_IP"], "port_range": [20000, 29999]}
+	EOF
 	t=$(now_ms)
-	spawn "$id" "$NAT" --no-huge -m 512 --no-pci --no-shconf --no-telemetry -l 0 \
-		--file-prefix "$prefix" \
-		--vdev=net_af_packet0,iface=snf-in0 --vdev=net_af_packet1,iface=snf-out0 \
-		-- --id "$id" --store "$STORE" --public-ip "$PUBLIC_IP" --port-range 20000-29999
-	nat_wait "$id" "no 'running' log line" grep -q " running: " "$RUN/$id.log"
-	nat_wait "$id" "no heartbeat" has_heartbeat "$id"
-	echo "   nf-nat $id pid $(pid_of "$id"): heartbeat in Redis $(( $(now_ms) - t )) ms after start (log $RUN/$id.log)"
+	nfvctl launch nat --name nat --instances 3 --config "$RUN/nat.json" | sed 's/^/   | /'
+	wait_for 60 "3 ready NAT instances" ready_is 3
+	echo "   3 instances ready and steered $(( $(now_ms) - t )) ms after the call:"
+	nfvctl get nat | sed 's/^/   | /'
 }
 
-# curl_page: fetch the server's page from the client; it names the address it saw.
-curl_page() {
-	local body
-	body=$(ip netns exec "$NS_C" curl -sS -m 5 "http://$SERVER_IP:$HTTP_PORT/") ||
-		die "curl http://$SERVER_IP:$HTTP_PORT/ from $NS_C got no page"
-	printf '%s\n' "$body" | sed 's/^/   | /'
-	case $body in
-	*"you are $PUBLIC_IP port"*) ;;
-	*) die "the server did not see the client as $PUBLIC_IP" ;;
-	esac
-	echo "   server log: $(grep ' http ' "$RUN/server.log" | tail -n 1)"
+probe_connected() {
+	[ "$(probe connected)" -ge "$CONNS" ] && [ "$(probe echoes)" -ge $(( CONNS * 50 )) ]
 }
 
-# ping_server: ICMP echo through the NAT (python's raw-socket echo where ping is missing).
-ping_server() {
-	local out
-	if command -v ping >/dev/null; then
-		out=$(ip netns exec "$NS_C" ping -n -c 3 -i 0.2 -W 1 "$SERVER_IP" 2>&1) ||
-			{ printf '%s\n' "$out" >&2; die "ping $SERVER_IP failed"; }
-	else
-		out=$(ip netns exec "$NS_C" python3 "$DEPLOY/demo_client.py" ping "$SERVER_IP" --count 3 2>&1) ||
-			{ printf '%s\n' "$out" >&2; die "ICMP echo to $SERVER_IP failed"; }
-	fi
-	printf '%s\n' "$out" | grep -E 'bytes from|transmitted|PING' | sed 's/^/   | /'
-}
-
-start_echo() {
-	spawn echo ip netns exec "$NS_C" python3 "$DEPLOY/demo_client.py" echo \
-		"$SERVER_IP:$ECHO_PORT" --status "$RUN/echo.json" --interval-ms 10
-	wait_for 5 "the echo connection to run" echo_echoed_at_least 50
-	echo "   echo client pid $(pid_of echo): connection $(echo_status local) -> $(echo_status peer)," \
-		"a line every 10 ms, $(echo_status echoed) echoed, longest gap $(echo_status max_gap_ms) ms"
-	echo "   server log: $(grep ' echo .* connected' "$RUN/server.log" | tail -n 1)"
-}
-
+# 6. Traffic: a page over HTTP, ping, and long-lived TCP connections (tcpprobe).
 traffic() {
-	step "4/7 traffic from $NS_C through NAT A"
-	start_server
-	echo "   curl http://$SERVER_IP:$HTTP_PORT/ :"
-	curl_page
-	echo "   ping -c 3 $SERVER_IP :"
-	ping_server
-	start_echo
+	local body
+	step "6/8 traffic from $NS_C to $NS_S through the NAT"
+	spawn server ip netns exec "$NS_S" python3 "$DEPLOY/demo_server.py" \
+		--http "$SERVER_IP:$HTTP_PORT" --echo "$SERVER_IP:$(( PROBE_PORT + 1 ))"
+	spawn probe-server ip netns exec "$NS_S" "$BUILD/tcpprobe" serve "$PROBE_PORT" \
+		--duration-s 86400 --out "$RUN/probe-server.json"
+	wait_for 5 "the demo server" grep -q serving "$RUN/server.log"
+	body=$(ip netns exec "$NS_C" curl -sS -m 5 --retry 3 --retry-connrefused \
+		"http://$SERVER_IP:$HTTP_PORT/") || die "curl http://$SERVER_IP:$HTTP_PORT/ got no page"
+	printf '%s\n' "$body" | sed 's/^/   curl | /'
+	case $body in *"you are $PUBLIC_IP port"*) ;; *) die "the server did not see $PUBLIC_IP" ;; esac
+	ip netns exec "$NS_C" ping -n -c 3 -i 0.2 -W 2 "$SERVER_IP" | grep -E 'bytes from|transmitted' |
+		sed 's/^/   ping | /' || die "ping $SERVER_IP failed"
+	spawn probe ip netns exec "$NS_C" "$BUILD/tcpprobe" client "$SERVER_IP:$PROBE_PORT" \
+		--conns "$CONNS" --interval-ms 10 --duration-s 86400 --out "$RUN/probe.json"
+	wait_for 30 "$CONNS probe connections to run" probe_connected
+	echo "   $CONNS TCP connections $CLIENT_IP -> $SERVER_IP:$PROBE_PORT, each a message every 10 ms:" \
+		"$(probe echoes) echoes, longest gap so far $(probe max_gap_ms) ms"
+	echo "   NAT mappings in Redis: $(redis-cli -p $REDIS_PORT --scan --pattern 'nat:m*' | wc -l)" \
+		"(one per connection and direction, shared by the 3 instances)"
+	sleep 1
+	nfvctl get nat | sed 's/^/   | /'
 }
 
-# show_state ID...: the mappings and the heartbeats of the instances ID. A mapping for an
-# inside address other than the client's comes from a frame of another interface (see
-# start_nat): say so.
-show_state() {
-	local m
-	m=$(state mappings) || die "cannot read the mappings from Redis"
-	printf '%s\n' "$m"
-	if printf '%s\n' "$m" | awk -v ip="$CLIENT_IP" '/ -> / { split($1, a, ":");
-	    if (a[1] != ip) other = 1 } END { exit !other }'; then
-		echo "   note: a mapping above is not the client's: the af_packet PMD caught a frame" \
-			"of another interface while it opened its sockets (before binding them)"
-	fi
-	state heartbeat "$@"
+replaced() {
+	nfvctl --json events --max 20 | json "[e for e in d['events'] if e['kind'] == 'replaced' and e['instance'] == '$1']" |
+		grep -q "$1"
 }
 
-# 6. Kill A under the running connection, start B, check the connection carried on.
+# 7. Kill an instance under load.
 failover() {
-	local before pa
-	step "6/7 kill -9 NAT A under the running connection; start NAT B"
-	before=$(echo_status echoed)
-	pa=$(pid_of nat-a)
-	kill -9 "$pa"
-	wait_for 2 "NAT A to die" gone "$pa"
-	echo "   killed nat-a (pid $pa) with SIGKILL after $before echoed lines"
-	start_nat nat-b snfB
-	wait_for 10 "the echo connection to carry on through NAT B" \
-		echo_echoed_at_least $(( before + 100 ))
-	case $(echo_status state) in
-	running) ;;
-	*) die "the echo connection ended: $(echo_status state) $(echo_status error)" ;;
-	esac
-	if grep -Eq ' echo .* (closed|error)' "$RUN/server.log"; then
-		die "the server saw the echo connection end: $(grep -E ' echo .* (closed|error)' "$RUN/server.log")"
-	fi
-	echo "   the TCP connection $(echo_status local) -> $(echo_status peer) is still running:" \
-		"no reset, $(echo_status echoed) lines echoed, $(echo_status bad) wrong"
-	echo "   longest gap between two echoes: $(echo_status max_gap_ms) ms (the outage: kill -9 of A," \
-		"start of B, then TCP's retransmission backoff)"
-	echo "   NAT B started with an empty cache: it read the connection's mapping from Redis" \
-		"on its first packet; the server still sees one connection:"
-	echo "   server log: $(grep ' echo .* connected' "$RUN/server.log")"
-	[ "$(grep -c ' echo .* connected' "$RUN/server.log")" -eq 1 ] ||
-		die "the server saw more than one echo connection"
-	echo "   new curl through NAT B:"
-	curl_page
+	local victim vpid before
+	step "7/8 kill -9 one NAT instance under the $CONNS connections"
+	victim=$(nfvctl --json get nat | json "d['instances'][0]['id']")
+	vpid=$(nfvctl --json get nat | json "d['instances'][0]['pid']")
+	kill -USR1 "$(pid_of probe)"	# a new measuring phase starts now
+	sleep 0.3
+	before=$(probe echoes)
+	kill -9 "$vpid"
+	echo "   killed $victim (pid $vpid) with SIGKILL"
+	wait_for 30 "the replacement of $victim" replaced "$victim"
+	wait_for 60 "3 ready NAT instances again" ready_is 3
+	sleep 2
+	nfvctl events --max 6 | sed 's/^/   | /'
+	[ "$(probe broken)" -eq 0 ] || die "$(probe broken) connection(s) broke"
+	[ "$(probe echoes)" -gt "$before" ] || die "the connections stopped echoing"
+	echo
+	echo "   every one of the $CONNS connections survived: 0 broken, 0 resets;"
+	echo "   longest gap between two echoes since the kill: $(probe phase_max_gap_ms) ms" \
+		"(whole run: $(probe max_gap_ms) ms)"
+	echo "   detection to reroute: $(nfvctl --json health 2>/dev/null | json "d['last_detect_to_reroute_ms']" 2>/dev/null || echo '?') ms"
 }
 
 guide() {
-	step "7/7 the demo keeps running"
+	step "8/8 the demo keeps running"
 	cat <<-EOF
-	   NAT instance B   pid $(pid_of nat-b)   log $RUN/nat-b.log  (A's log: $RUN/nat-a.log)
-	   Redis            pid $(pid_of redis)   127.0.0.1:$REDIS_PORT, $RUN/redis.sock, log $RUN/redis.log
-	   demo server      pid $(pid_of server)   log $RUN/server.log
-	   echo client      pid $(pid_of echo)   status $RUN/echo.json (rewritten every 100 ms)
+	   orchestrator    pid $(pid_of orchestrator)   log $RUN/orchestrator.log   API $NFVCTL_URL
+	   NAT instances   logs $RUN/instances/*.log
+	   OVS             $OVS_DIR (ovs-vsctl --db=unix:$OVS_DIR/db.sock show)
+	   Redis           127.0.0.1:$REDIS_PORT      probe status $RUN/probe.json
 
-	   Look around:
+	   Try nfvctl (in $BUILD):
+	     $BUILD/nfvctl ls
+	     $BUILD/nfvctl get nat
+	     $BUILD/nfvctl scale nat 5          # watch: $BUILD/nfvctl events
+	     $BUILD/nfvctl kill nat/<ID>        # graceful: drain, then stop
+	     curl -s $NFVCTL_URL/metrics | grep ^orch_
 	     ip netns exec $NS_C curl http://$SERVER_IP:$HTTP_PORT/
-	     cat $RUN/echo.json
-	     python3 $DEPLOY/demo_state.py --store unix:$RUN/redis.sock mappings
-	     python3 $DEPLOY/demo_state.py --store unix:$RUN/redis.sock heartbeat nat-b
-	     redis-cli -p $REDIS_PORT --scan --pattern 'nat:*'
-	     redis-cli -p $REDIS_PORT HGETALL snf:inst:nat-b
-	     ip netns exec $NS_S tcpdump -ni snf-out1 -vv   # translated side: checksums completed
-	     ip netns exec $NS_C tcpdump -ni snf-in1 -vv    # inside: checksums left to the offload
-	     (tcpdump is not part of 'make deps': apt-get install tcpdump)
+	     ovs-ofctl -O OpenFlow13 dump-flows unix:$OVS_DIR/$BRIDGE.mgmt
 
-	   Stop everything: make demo-stop   (or $DEPLOY/demo-stop.sh)
+	   Stop and remove everything: make demo-stop   (or $DEPLOY/demo-stop.sh)
 	EOF
 }
 
@@ -365,16 +339,12 @@ main() {
 	mkdir -p "$RUN"
 	echo "demo: run dir $RUN"
 	start_redis
+	start_ovs
 	make_topology
-	step "3/7 NAT instance A (nat-a) on snf-in0 (inside) and snf-out0 (outside)"
-	start_nat nat-a snfA
+	start_orchestrator
+	launch_nat
 	traffic
-	step "5/7 the state in Redis"
-	show_state nat-a
 	failover
-	echo "   state in Redis now:"
-	show_state nat-b
-	state heartbeat nat-a | sed 's/$/ (killed: its key expires 3 s after its last heartbeat)/' || true
 	guide
 	printf '\ndemo: OK in %.1f s\n' "$(elapsed_ms | awk '{ print $1 / 1000 }')"
 }
