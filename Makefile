@@ -35,7 +35,7 @@ ORCH_BINS := $(if $(wildcard orchestrator/nfvctl.c),$(BUILD)/nfvctl) $(if $(wild
 BINS := $(foreach n,$(NFS),$(BUILD)/nf-$(n))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all test test-failover bench fuzz deps clean golden-pcaps demo demo-stop
+.PHONY: all test test-run test-failover bench fuzz deps clean golden-pcaps demo demo-stop
 all: $(BINS) $(BUILD)/tests/.built $(BUILD)/tests/nf-passthru $(ORCH_BINS) $(BUILD)/tcpprobe
 
 $(BUILD)/obj/%.o: %.c
@@ -116,7 +116,11 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/harness/pktgen.c $(NF_SRCS) $(ST
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) $(LDLIBS)
 
-test: all $(FUZZ_BINS)
+# test and demo install the packages first, then build in a new make: the pkg-config
+# flags above are read when make starts, before the packages exist on a fresh machine.
+test: deps
+	$(MAKE) test-run
+test-run: all $(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run_tests.sh
 
 # The end-to-end failover test: OVS + Redis + nfv-orchestrator + nf-nat instances, 200 TCP
@@ -141,7 +145,8 @@ deps:
 
 # A live demo of the data plane (root): namespaces, veths, a private Redis, two NAT
 # instances in turn under one TCP connection. It keeps running until `make demo-stop`.
-demo: deps all
+demo: deps
+	$(MAKE) all
 	deploy/demo.sh
 
 demo-stop:

@@ -29,11 +29,26 @@ struct flowcache {
 	struct flowcache_stats stats;
 };
 
+/* CRC32 (one instruction per 8 bytes) is linear in the key bits, so keys that differ in
+ * few bits (sequential ports, addresses) would share a few buckets: a multiplicative
+ * finalizer (MurmurHash3's) spreads them over all of them. */
 static uint32_t fc_hash(const void *key)
 {
 	uint32_t h = rte_hash_crc(key, FLOWCACHE_KEY_SIZE, 0x9e3779b9);
 
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h | 1;	/* 0 marks an empty way */
+}
+
+/* Bucket of signature 'sig': bit 0 of a signature is always set (0 marks an empty way),
+ * so the bucket comes from the bits above it. */
+static inline uint32_t fc_bucket(const struct flowcache *fc, uint32_t sig)
+{
+	return (sig >> 1) & fc->bucket_mask;
 }
 
 static struct fc_entry *fc_entry_at(const struct flowcache *fc, uint32_t bucket, unsigned way)
@@ -100,7 +115,7 @@ uint32_t flowcache_hash(const void *key)
 
 void flowcache_prefetch_hash(const struct flowcache *fc, uint32_t hash)
 {
-	rte_prefetch0(&fc->buckets[hash & fc->bucket_mask]);
+	rte_prefetch0(&fc->buckets[fc_bucket(fc, hash)]);
 }
 
 void *flowcache_lookup(struct flowcache *fc, const void *key, uint64_t now_us)
@@ -111,7 +126,7 @@ void *flowcache_lookup(struct flowcache *fc, const void *key, uint64_t now_us)
 void *flowcache_lookup_hash(struct flowcache *fc, const void *key, uint32_t hash, uint64_t now_us)
 {
 	uint32_t sig = hash;
-	uint32_t bucket = sig & fc->bucket_mask;
+	uint32_t bucket = fc_bucket(fc, sig);
 	struct fc_entry *e;
 	int w = fc_find(fc, bucket, sig, key);
 
@@ -148,7 +163,7 @@ static unsigned fc_victim(struct flowcache *fc, uint32_t bucket, uint64_t now_us
 void *flowcache_insert(struct flowcache *fc, const void *key, uint64_t expire_us, uint64_t now_us)
 {
 	uint32_t sig = fc_hash(key);
-	uint32_t bucket = sig & fc->bucket_mask;
+	uint32_t bucket = fc_bucket(fc, sig);
 	struct fc_entry *e;
 	int live = 0;
 	int w = fc_find(fc, bucket, sig, key);
@@ -175,7 +190,7 @@ void flowcache_set_expire(struct flowcache *fc, void *value, uint64_t expire_us)
 int flowcache_remove(struct flowcache *fc, const void *key)
 {
 	uint32_t sig = fc_hash(key);
-	uint32_t bucket = sig & fc->bucket_mask;
+	uint32_t bucket = fc_bucket(fc, sig);
 	int w = fc_find(fc, bucket, sig, key);
 
 	if (w < 0)
@@ -191,7 +206,7 @@ void flowcache_clear(struct flowcache *fc)
 
 void flowcache_prefetch(const struct flowcache *fc, const void *key)
 {
-	rte_prefetch0(&fc->buckets[fc_hash(key) & fc->bucket_mask]);
+	rte_prefetch0(&fc->buckets[fc_bucket(fc, fc_hash(key))]);
 }
 
 uint32_t flowcache_capacity(const struct flowcache *fc)

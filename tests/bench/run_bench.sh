@@ -1,7 +1,8 @@
 #!/bin/sh
-# Run the NAT benchmark (built by `make bench`) and print its Markdown table. Missed
-# targets are reported in the table, not fatal: the exit status is non-zero only when the
-# benchmark itself fails or crashes. Extra arguments go to bench-nf (e.g. --unix, --tcp).
+# Run the NF benchmark (built by `make bench`): NAT, firewall and load balancer, one driver,
+# one Markdown section per NF. Missed targets are reported in the tables, not fatal: the exit
+# status is non-zero only when the benchmark itself fails or crashes. Extra arguments go to
+# bench-nf (e.g. --nf firewall,lb, --unix, --tcp for the NAT, --reps N).
 BUILD=${BUILD:-build}
 RB=$(command -v redis-benchmark || true)
 if [ -z "$RB" ]; then
