@@ -861,7 +861,7 @@ Test(steer, delivery_miss_resolved_by_controller_arp)
 	IN_NS(&client, "ip neigh replace " SERVER_IP " lladdr %s dev %s nud permanent", mac_s, ns_c);
 	IN_NS(&server, "ip neigh replace " CLIENT_IP " lladdr %s dev %s nud permanent", mac_c, ns_s);
 	apply_members(NULL, 1);
-	rc = ns_exec(&client, "ping1", 20000, "exec ping -n -c 10 -i 0.2 -W 2 " SERVER_IP);
+	rc = ns_exec(&client, "ping1", 20000, "exec ping -n -c 40 -i 0.2 -w 12 " SERVER_IP);
 	cr_assert_eq(rc, 0, "no ping answered after the misses");
 	steer_get_stats(steer, &st);
 	cr_assert_geq(st.n_arp_requests, 2, "%" PRIu64 " requests", st.n_arp_requests);
@@ -875,7 +875,7 @@ Test(steer, delivery_miss_resolved_by_controller_arp)
 	/* The switch loses a learned flow: the next miss puts it back. */
 	OFCTL("del-flows %s 'table=%d,ip,nw_dst=" SERVER_IP "'", br, STEER_TABLE_DELIVER_OUT);
 	run_for(300);	/* past the rate limit of requests for this host */
-	rc = ns_exec(&client, "ping2", 20000, "exec ping -n -c 10 -i 0.2 -W 2 " SERVER_IP);
+	rc = ns_exec(&client, "ping2", 20000, "exec ping -n -c 40 -i 0.2 -w 12 " SERVER_IP);
 	cr_assert_eq(rc, 0);
 	OFCTL("dump-flows %s table=%d", br, STEER_TABLE_DELIVER_OUT);
 	cr_assert_not_null(strstr(ovs.out, "nw_dst=" SERVER_IP), "%s", ovs.out);
