@@ -1,4 +1,4 @@
-/* REST API: request plumbing, the route table, the error helper and one handler per route. */
+/* REST API: server start/stop, request plumbing, body collection, auth, the error helper and route dispatch. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,60 +12,19 @@
 
 #include "nf/log.h"
 #include "orchestrator/api.h"
+#include "orchestrator/api_int.h"
 #include "orchestrator/model.h"
 
 #define LOG_MOD "api"
-#define API_PARAM_MAX 128	/* longer path parameters are cut (and then fail validation) */
-#define API_MSG_MAX 512
-#define API_EVENTS_DEFAULT 100
-#define API_EVENTS_MAX 1000
 #define API_CONN_LIMIT 128
 #define API_CONN_TIMEOUT_S 30
-
-/* orchestrator/openapi.json, embedded by the Makefile ($(BUILD)/gen/openapi_json.c). */
-extern const unsigned char orch_openapi_json[];
-extern const unsigned long orch_openapi_json_size;
-
-struct api {
-	struct MHD_Daemon *daemon;
-	struct orch *orch;
-	struct api_cfg cfg;
-	uint16_t port;
-};
-
-struct api_req;
-typedef enum MHD_Result (*api_handler)(struct api_req *r, json_t *body);
-
-enum { API_MUTATES = 1, API_BODY = 2 };	/* route flags: needs the token; takes a JSON body */
-
-struct api_route {
-	const char *method;
-	const char *path;	/* segments "{name}" and "{id}" capture path parameters */
-	api_handler handler;
-	unsigned flags;
-};
-
-/* One request (libmicrohttpd's per-connection pointer), freed when it completes. */
-struct api_req {
-	struct api *api;
-	struct MHD_Connection *conn;
-	const char *method;
-	const struct api_route *route;
-	char name[API_PARAM_MAX];	/* {name} */
-	char id[API_PARAM_MAX];		/* {id} */
-	char allow[64];			/* methods of the path, for 405 */
-	char *body;
-	size_t body_len;
-	bool too_large;
-	bool replied;			/* a response was queued before the body arrived */
-};
 
 /* ---- Replies ---- */
 
 /* Queue 'data' ('size' bytes, freed by libmicrohttpd when 'owned') with 'status', content
  * type 'ctype' and an optional extra header 'hname': 'hval'. */
-static enum MHD_Result api_send(struct api_req *r, unsigned status, const char *ctype, void *data,
-				size_t size, bool owned, const char *hname, const char *hval)
+enum MHD_Result api_send(struct api_req *r, unsigned status, const char *ctype, void *data,
+			 size_t size, bool owned, const char *hname, const char *hval)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -89,8 +48,8 @@ static enum MHD_Result api_send(struct api_req *r, unsigned status, const char *
 }
 
 /* Reply with JSON 'j' (a reference the function steals) and an optional header. */
-static enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *j, const char *hname,
-				const char *hval)
+enum MHD_Result api_json(struct api_req *r, unsigned status, json_t *j, const char *hname,
+			 const char *hval)
 {
 	char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	size_t len;
@@ -115,10 +74,7 @@ static json_t *api_msg_field(const char *msg)
 
 /* THE error reply: {"error": {"code", "message", "field"}}. 401 carries WWW-Authenticate,
  * 405 carries Allow (the methods of the request's path). */
-static enum MHD_Result api_error(struct api_req *r, unsigned status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static enum MHD_Result api_error(struct api_req *r, unsigned status, const char *fmt, ...)
+enum MHD_Result api_error(struct api_req *r, unsigned status, const char *fmt, ...)
 {
 	char msg[API_MSG_MAX];
 	json_t *err, *field;
@@ -144,7 +100,7 @@ static enum MHD_Result api_error(struct api_req *r, unsigned status, const char 
 }
 
 /* A core call's result as an error reply: -EINVAL 400, -ENOENT 404, -EEXIST 409, -EIO 503. */
-static enum MHD_Result api_core_error(struct api_req *r, int rc, const char *err)
+enum MHD_Result api_core_error(struct api_req *r, int rc, const char *err)
 {
 	switch (rc) {
 	case -EINVAL:
@@ -160,7 +116,7 @@ static enum MHD_Result api_core_error(struct api_req *r, int rc, const char *err
 }
 
 /* NF 'name' was not found: 404, unless the store is down (503). */
-static enum MHD_Result api_missing(struct api_req *r, const char *name)
+enum MHD_Result api_missing(struct api_req *r, const char *name)
 {
 	json_t *h = orch_health(r->api->orch);
 	const char *store = json_string_value(json_object_get(h, "store"));
@@ -171,310 +127,6 @@ static enum MHD_Result api_missing(struct api_req *r, const char *name)
 		return api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "store: unreachable");
 	return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", name);
 }
-
-/* ---- Request validation helpers ---- */
-
-static bool api_id_valid(const char *name, const char *id)
-{
-	size_t n = strlen(name);
-
-	if (strlen(id) >= ORCH_ID_MAX || strncmp(id, name, n) != 0 || id[n] != '-' || id[n + 1] == 0)
-		return false;
-	return strspn(id + n + 1, "0123456789") == strlen(id + n + 1);
-}
-
-/* Only the members in NULL-terminated 'known' may appear in 'body'. */
-static bool api_body_known(json_t *body, const char *const *known, const char **bad_key)
-{
-	const char *k;
-	json_t *v;
-
-	json_object_foreach(body, k, v) {
-		size_t i;
-
-		for (i = 0; known[i] != NULL && strcmp(k, known[i]) != 0; i++)
-			;
-		if (known[i] == NULL) {
-			*bad_key = k;
-			return false;
-		}
-	}
-	return true;
-}
-
-/* The NF object of 'name' (a new reference) or NULL; 'type' from its spec. */
-static json_t *api_nf_type(struct api_req *r, const char *name, enum orch_nf_type *type)
-{
-	json_t *nf = orch_nf_get(r->api->orch, name);
-	const char *t = json_string_value(json_object_get(json_object_get(nf, "spec"), "type"));
-
-	if (nf != NULL && (t == NULL || orch_nf_type_parse(t, type) != 0)) {
-		NF_LOG(ERR, LOG_MOD, "core: NF '%s' has no valid spec.type", name);
-		json_decref(nf);
-		return NULL;
-	}
-	return nf;
-}
-
-/* The NF after a change: the core's view, or 'fallback' if it has none (stolen). */
-static json_t *api_nf_after(struct api_req *r, const char *name, json_t *fallback)
-{
-	json_t *nf = orch_nf_get(r->api->orch, name);
-
-	if (nf == NULL)
-		return fallback;
-	json_decref(fallback);
-	return nf;
-}
-
-/* ---- Handlers: NFs ---- */
-
-static enum MHD_Result nfs_create(struct api_req *r, json_t *body)
-{
-	char err[API_MSG_MAX] = "", location[64 + ORCH_NAME_MAX];
-	struct orch_nf_spec spec;
-	enum MHD_Result ret;
-	int rc;
-
-	if (orch_nf_spec_from_request(body, &spec, err, sizeof(err)) != 0)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
-	rc = orch_nf_create(r->api->orch, &spec, err, sizeof(err));
-	if (rc != 0) {
-		orch_nf_spec_clear(&spec);
-		return api_core_error(r, rc, err);
-	}
-	NF_LOG(INFO, LOG_MOD, "created NF '%s' (%s, %u instances)", spec.name,
-	       orch_nf_type_name(spec.type), spec.instances);
-	snprintf(location, sizeof(location), "/v1/nfs/%s", spec.name);
-	ret = api_json(r, MHD_HTTP_CREATED,
-		       api_nf_after(r, spec.name, json_pack("{s:o}", "spec", orch_nf_spec_to_json(&spec))),
-		       MHD_HTTP_HEADER_LOCATION, location);
-	orch_nf_spec_clear(&spec);
-	return ret;
-}
-
-static enum MHD_Result nfs_list(struct api_req *r, json_t *body)
-{
-	json_t *nfs = orch_nf_list(r->api->orch);
-
-	(void)body;
-	if (nfs == NULL)
-		return api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "store: unreachable");
-	return api_json(r, MHD_HTTP_OK, json_pack("{s:o}", "nfs", nfs), NULL, NULL);
-}
-
-static enum MHD_Result nfs_get(struct api_req *r, json_t *body)
-{
-	json_t *nf;
-
-	(void)body;
-	if (!orch_name_valid(r->name))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", r->name);
-	nf = orch_nf_get(r->api->orch, r->name);
-	if (nf == NULL)
-		return api_missing(r, r->name);
-	return api_json(r, MHD_HTTP_OK, nf, NULL, NULL);
-}
-
-static enum MHD_Result nfs_scale(struct api_req *r, json_t *body)
-{
-	static const char *const known[] = { "instances", NULL };
-	json_t *n = json_object_get(body, "instances");
-	char err[API_MSG_MAX] = "";
-	const char *bad_key;
-	int rc;
-
-	if (!orch_name_valid(r->name))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", r->name);
-	if (!api_body_known(body, known, &bad_key))
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s: unknown field (instances)", bad_key);
-	if (n == NULL)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "instances: is required (an integer in 1-%d)",
-				 ORCH_MAX_INSTANCES);
-	if (!json_is_integer(n) || json_integer_value(n) < 1 ||
-	    json_integer_value(n) > ORCH_MAX_INSTANCES)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "instances: must be an integer in 1-%d",
-				 ORCH_MAX_INSTANCES);
-	rc = orch_nf_scale(r->api->orch, r->name, (unsigned)json_integer_value(n), err, sizeof(err));
-	if (rc != 0)
-		return api_core_error(r, rc, err);
-	NF_LOG(INFO, LOG_MOD, "NF '%s' scaled to %lld", r->name, (long long)json_integer_value(n));
-	return api_json(r, MHD_HTTP_OK, api_nf_after(r, r->name, NULL), NULL, NULL);
-}
-
-/* PATCH: {config?, autoscale?}; the body is checked before the NF is looked up, the
- * config (which needs the NF's type) after. */
-static enum MHD_Result nfs_patch(struct api_req *r, json_t *body)
-{
-	static const char *const known[] = { "config", "autoscale", NULL };
-	json_t *config = json_object_get(body, "config"), *as_j = json_object_get(body, "autoscale");
-	char err[API_MSG_MAX] = "";
-	struct orch_autoscale as;
-	enum orch_nf_type type;
-	const char *bad_key;
-	json_t *nf;
-	int rc;
-
-	if (!orch_name_valid(r->name))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", r->name);
-	if (!api_body_known(body, known, &bad_key))
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s: unknown field (config, autoscale)", bad_key);
-	if (config == NULL && as_j == NULL)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "body: nothing to change (config, autoscale)");
-	if (as_j != NULL && orch_autoscale_from_json(as_j, &as, err, sizeof(err)) != 0)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
-	nf = api_nf_type(r, r->name, &type);
-	if (nf == NULL)
-		return api_missing(r, r->name);
-	json_decref(nf);
-	if (config != NULL && orch_nf_config_check(type, config, err, sizeof(err)) != 0)
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
-	rc = orch_nf_patch(r->api->orch, r->name, config, as_j ? &as : NULL, err, sizeof(err));
-	if (rc != 0)
-		return api_core_error(r, rc, err);
-	NF_LOG(INFO, LOG_MOD, "NF '%s' patched (%s%s)", r->name, config ? "config " : "",
-	       as_j ? "autoscale" : "");
-	return api_json(r, MHD_HTTP_OK, api_nf_after(r, r->name, NULL), NULL, NULL);
-}
-
-static enum MHD_Result nfs_delete(struct api_req *r, json_t *body)
-{
-	char err[API_MSG_MAX] = "";
-	int rc;
-
-	(void)body;
-	if (!orch_name_valid(r->name))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", r->name);
-	rc = orch_nf_delete(r->api->orch, r->name, err, sizeof(err));
-	if (rc != 0)
-		return api_core_error(r, rc, err);
-	NF_LOG(INFO, LOG_MOD, "NF '%s' deleted", r->name);
-	return api_send(r, MHD_HTTP_NO_CONTENT, NULL, (void *)"", 0, false, NULL, NULL);
-}
-
-static enum MHD_Result inst_delete(struct api_req *r, json_t *body)
-{
-	char err[API_MSG_MAX] = "";
-	int rc;
-
-	(void)body;
-	if (!orch_name_valid(r->name))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "name: no NF named '%s'", r->name);
-	if (!api_id_valid(r->name, r->id))
-		return api_error(r, MHD_HTTP_NOT_FOUND, "id: no instance '%s' in NF '%s'", r->id, r->name);
-	rc = orch_instance_remove(r->api->orch, r->name, r->id, err, sizeof(err));
-	if (rc != 0)
-		return api_core_error(r, rc, err);
-	NF_LOG(INFO, LOG_MOD, "instance '%s' of NF '%s' draining", r->id, r->name);
-	return api_json(r, MHD_HTTP_ACCEPTED,
-			json_pack("{s:s, s:s, s:s}", "nf", r->name, "id", r->id, "state", "draining"),
-			NULL, NULL);
-}
-
-/* ---- Handlers: the rest ---- */
-
-/* Query parameters of GET /v1/events: max (1-1000) and nf (a name). */
-struct events_query {
-	unsigned max;
-	const char *nf;
-	char bad[API_MSG_MAX];
-};
-
-static enum MHD_Result events_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
-{
-	struct events_query *q = cls;
-	char *end;
-	unsigned long n;
-
-	(void)kind;
-	if (strcmp(key, "max") == 0) {
-		n = value ? strtoul(value, &end, 10) : 0;
-		if (value == NULL || *value < '0' || *value > '9' || *end != 0 || n < 1 ||
-		    n > API_EVENTS_MAX)
-			snprintf(q->bad, sizeof(q->bad), "max: must be an integer in 1-%d", API_EVENTS_MAX);
-		q->max = (unsigned)n;
-	} else if (strcmp(key, "nf") == 0) {
-		q->nf = value ? value : "";
-	} else {
-		snprintf(q->bad, sizeof(q->bad), "%.64s: unknown query parameter (max, nf)", key);
-	}
-	return q->bad[0] ? MHD_NO : MHD_YES;
-}
-
-/* Keep the events of NF 'nf', at most 'max' of them. */
-static void events_filter(json_t *events, const char *nf, unsigned max)
-{
-	size_t i = 0;
-
-	while (i < json_array_size(events)) {
-		const char *e_nf = json_string_value(json_object_get(json_array_get(events, i), "nf"));
-
-		if (i >= max || (nf != NULL && (e_nf == NULL || strcmp(e_nf, nf) != 0)))
-			json_array_remove(events, i);
-		else
-			i++;
-	}
-}
-
-static enum MHD_Result events_get(struct api_req *r, json_t *body)
-{
-	struct events_query q = { .max = API_EVENTS_DEFAULT };
-	json_t *events;
-
-	(void)body;
-	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, events_arg, &q);
-	if (q.bad[0])
-		return api_error(r, MHD_HTTP_BAD_REQUEST, "%s", q.bad);
-	events = orch_events_get(r->api->orch, q.nf ? API_EVENTS_MAX : q.max);
-	if (events == NULL)
-		return api_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "store: unreachable");
-	events_filter(events, q.nf, q.max);
-	return api_json(r, MHD_HTTP_OK, json_pack("{s:o}", "events", events), NULL, NULL);
-}
-
-static enum MHD_Result health_get(struct api_req *r, json_t *body)
-{
-	json_t *h = orch_health(r->api->orch);
-
-	(void)body;
-	if (h == NULL)
-		return api_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "health: out of memory");
-	return api_json(r, MHD_HTTP_OK, h, NULL, NULL);
-}
-
-static enum MHD_Result metrics_get(struct api_req *r, json_t *body)
-{
-	char *text = orch_metrics_text(r->api->orch);
-
-	(void)body;
-	if (text == NULL)
-		return api_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "metrics: out of memory");
-	return api_send(r, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
-			strlen(text), true, NULL, NULL);
-}
-
-static enum MHD_Result openapi_get(struct api_req *r, json_t *body)
-{
-	(void)body;
-	return api_send(r, MHD_HTTP_OK, "application/json", (void *)orch_openapi_json,
-			orch_openapi_json_size, false, NULL, NULL);
-}
-
-static const struct api_route api_routes[] = {
-	{ "POST", "/v1/nfs", nfs_create, API_MUTATES | API_BODY },
-	{ "GET", "/v1/nfs", nfs_list, 0 },
-	{ "GET", "/v1/nfs/{name}", nfs_get, 0 },
-	{ "PATCH", "/v1/nfs/{name}", nfs_patch, API_MUTATES | API_BODY },
-	{ "DELETE", "/v1/nfs/{name}", nfs_delete, API_MUTATES },
-	{ "POST", "/v1/nfs/{name}/scale", nfs_scale, API_MUTATES | API_BODY },
-	{ "DELETE", "/v1/nfs/{name}/instances/{id}", inst_delete, API_MUTATES },
-	{ "GET", "/v1/events", events_get, 0 },
-	{ "GET", "/v1/health", health_get, 0 },
-	{ "GET", "/metrics", metrics_get, 0 },
-	{ "GET", "/v1/openapi.json", openapi_get, 0 },
-};
-#define N_ROUTES (sizeof(api_routes) / sizeof(api_routes[0]))
 
 /* ---- Routing ---- */
 
@@ -518,7 +170,7 @@ static const struct api_route *route_find(struct api_req *r, const char *method,
 	const struct api_route *found = NULL;
 
 	r->allow[0] = 0;
-	for (size_t i = 0; i < N_ROUTES; i++) {
+	for (size_t i = 0; i < api_n_routes; i++) {
 		if (!route_match(api_routes[i].path, url, r))
 			continue;
 		snprintf(r->allow + strlen(r->allow), sizeof(r->allow) - strlen(r->allow), "%s%s",

@@ -3,35 +3,16 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "orchestrator/nfvctl.h"
+
 #define CTL_DEFAULT_URL "http://127.0.0.1:8181"
-#define CTL_EXIT_FAIL 1		/* the call failed: the server's message is printed */
-#define CTL_EXIT_USAGE 2
-#define CTL_TIMEOUT_S 30L
-#define CTL_CONNECT_TIMEOUT_S 5L
-#define CTL_MAX_COLS 8
-
-struct ctl_opts {
-	const char *url;
-	const char *token;
-	bool json;
-	const char *name, *config, *autoscale, *instances, *max;	/* command options */
-};
-
-/* A response: HTTP status and the body (malloc'd, NUL-terminated). */
-struct ctl_resp {
-	long status;
-	char *body;
-	size_t len;
-};
 
 static const char usage_text[] =
 	"usage: nfvctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]\n"
@@ -70,219 +51,6 @@ static int ctl_usage(const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-static int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int ctl_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("nfvctl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return CTL_EXIT_FAIL;
-}
-
-/* ---- HTTP ---- */
-
-static size_t ctl_write(char *data, size_t size, size_t n, void *arg)
-{
-	struct ctl_resp *resp = arg;
-	char *grown = realloc(resp->body, resp->len + size * n + 1);
-
-	if (grown == NULL)
-		return 0;
-	memcpy(grown + resp->len, data, size * n);
-	resp->body = grown;
-	resp->len += size * n;
-	resp->body[resp->len] = 0;
-	return size * n;
-}
-
-static struct curl_slist *ctl_headers(const struct ctl_opts *o, bool has_body)
-{
-	struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
-	char auth[512];
-
-	if (has_body)
-		h = curl_slist_append(h, "Content-Type: application/json");
-	if (o->token != NULL && o->token[0] != 0) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", o->token);
-		h = curl_slist_append(h, auth);
-	}
-	return h;
-}
-
-/* One call: 'method' on base URL + 'path' with an optional JSON 'body'. Returns 0 with
- * '*resp' filled (the caller frees resp->body), or CTL_EXIT_FAIL when the server cannot be
- * reached (reported here). */
-static int ctl_call(const struct ctl_opts *o, const char *method, const char *path,
-		    const char *body, struct ctl_resp *resp)
-{
-	char url[1024], errbuf[CURL_ERROR_SIZE] = "";
-	CURL *c = curl_easy_init();
-	struct curl_slist *h = ctl_headers(o, body != NULL);
-	CURLcode cc;
-
-	memset(resp, 0, sizeof(*resp));
-	snprintf(url, sizeof(url), "%.*s%s", (int)strcspn(o->url, "?#"), o->url, path);
-	if (c == NULL)
-		return ctl_fail("out of memory");
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, CTL_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CTL_CONNECT_TIMEOUT_S);
-	if (body != NULL)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	cc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	if (cc != CURLE_OK) {
-		free(resp->body);
-		resp->body = NULL;
-		return ctl_fail("%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
-	}
-	return 0;
-}
-
-/* Print the server's error message ({"error": {"message"}}, else the raw body). */
-static int ctl_server_error(const struct ctl_resp *resp)
-{
-	json_t *j = resp->body ? json_loads(resp->body, 0, NULL) : NULL;
-	const char *msg = json_string_value(json_object_get(json_object_get(j, "error"), "message"));
-	int rc;
-
-	if (msg != NULL)
-		rc = ctl_fail("%s (HTTP %ld)", msg, resp->status);
-	else
-		rc = ctl_fail("HTTP %ld: %s", resp->status, resp->body ? resp->body : "");
-	json_decref(j);
-	return rc;
-}
-
-/* A call whose success is a 2xx with a JSON body: printed as it is with --json, parsed
- * into '*out' when 'out' is not NULL. Errors are reported; returns an exit status. */
-static int ctl_request(const struct ctl_opts *o, const char *method, const char *path,
-		       const char *body, json_t **out)
-{
-	struct ctl_resp resp;
-	int rc = ctl_call(o, method, path, body, &resp);
-
-	if (rc != 0)
-		return rc;
-	if (resp.status < 200 || resp.status > 299) {
-		rc = ctl_server_error(&resp);
-		free(resp.body);
-		return rc;
-	}
-	if (o->json)
-		fputs(resp.body ? resp.body : "", stdout);
-	if (out != NULL) {
-		*out = resp.body ? json_loads(resp.body, 0, NULL) : NULL;
-		if (*out == NULL)
-			rc = ctl_fail("the server's answer is not JSON (HTTP %ld)", resp.status);
-	}
-	free(resp.body);
-	return rc;
-}
-
-/* "/v1/nfs/<escaped name><suffix>" into 'buf'. */
-static void ctl_nf_path(char *buf, size_t size, const char *name, const char *suffix)
-{
-	char *esc = curl_easy_escape(NULL, name, 0);
-
-	snprintf(buf, size, "/v1/nfs/%s%s", esc ? esc : "", suffix);
-	curl_free(esc);
-}
-
-/* ---- Tables ---- */
-
-struct ctl_table {
-	size_t n_cols, n_rows;
-	char **cells;		/* n_rows * n_cols strings */
-	size_t widths[CTL_MAX_COLS];
-};
-
-static void ctl_table_row(struct ctl_table *t, ...)
-{
-	char **grown = realloc(t->cells, (t->n_rows + 1) * t->n_cols * sizeof(*grown));
-	va_list ap;
-
-	if (grown == NULL)
-		return;
-	t->cells = grown;
-	va_start(ap, t);
-	for (size_t c = 0; c < t->n_cols; c++) {
-		const char *s = va_arg(ap, const char *);
-		char *cell = strdup(s ? s : "-");
-
-		t->cells[t->n_rows * t->n_cols + c] = cell;
-		if (cell != NULL && strlen(cell) > t->widths[c])
-			t->widths[c] = strlen(cell);
-	}
-	va_end(ap);
-	t->n_rows++;
-}
-
-/* Print the table (the last column unpadded) and free it. */
-static void ctl_table_print(struct ctl_table *t)
-{
-	for (size_t r = 0; r < t->n_rows; r++) {
-		for (size_t c = 0; c < t->n_cols; c++) {
-			const char *s = t->cells[r * t->n_cols + c];
-
-			if (c + 1 < t->n_cols)
-				printf("%-*s  ", (int)t->widths[c], s ? s : "");
-			else
-				printf("%s\n", s ? s : "");
-		}
-	}
-	for (size_t i = 0; i < t->n_rows * t->n_cols; i++)
-		free(t->cells[i]);
-	free(t->cells);
-}
-
-static const char *ctl_str(json_t *obj, const char *key)
-{
-	const char *s = json_string_value(json_object_get(obj, key));
-
-	return s ? s : "-";
-}
-
-static long long ctl_int(json_t *obj, const char *key)
-{
-	return json_integer_value(json_object_get(obj, key));
-}
-
-static uint64_t ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* "2024-05-01 12:00:00.123" (local time) of a wall-clock time in ms. */
-static void ctl_time(char *buf, size_t size, long long ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	char s[32];
-
-	if (ms <= 0 || localtime_r(&t, &tm) == NULL) {
-		snprintf(buf, size, "-");
-		return;
-	}
-	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%03lld", s, ms % 1000);
-}
-
 /* ---- Commands ---- */
 
 static int ctl_ls(const struct ctl_opts *o)
@@ -290,80 +58,21 @@ static int ctl_ls(const struct ctl_opts *o)
 	struct ctl_table t = { .n_cols = 4 };
 	json_t *j = NULL, *nf;
 	size_t i;
-	int rc = ctl_request(o, "GET", "/v1/nfs", NULL, o->json ? NULL : &j);
+	int rc = nfvctl_request(o, "GET", "/v1/nfs", NULL, o->json ? NULL : &j);
 
 	if (rc != 0 || o->json)
 		return rc;
-	ctl_table_row(&t, "NAME", "TYPE", "INSTANCES", "STATUS");
+	nfvctl_table_row(&t, "NAME", "TYPE", "INSTANCES", "STATUS");
 	json_array_foreach(json_object_get(j, "nfs"), i, nf) {
 		json_t *spec = json_object_get(nf, "spec"), *st = json_object_get(nf, "status");
 		char inst[48];
 
-		snprintf(inst, sizeof(inst), "%lld/%lld", ctl_int(st, "ready"), ctl_int(spec, "instances"));
-		ctl_table_row(&t, ctl_str(spec, "name"), ctl_str(spec, "type"), inst, ctl_str(st, "state"));
+		snprintf(inst, sizeof(inst), "%lld/%lld", nfvctl_int(st, "ready"), nfvctl_int(spec, "instances"));
+		nfvctl_table_row(&t, nfvctl_str(spec, "name"), nfvctl_str(spec, "type"), inst, nfvctl_str(st, "state"));
 	}
-	ctl_table_print(&t);
+	nfvctl_table_print(&t);
 	json_decref(j);
 	return 0;
-}
-
-static void ctl_print_autoscale(json_t *as)
-{
-	if (!json_is_object(as)) {
-		printf("autoscale:  off\n");
-		return;
-	}
-	printf("autoscale:  min %lld, max %lld, out %.2f, in %.2f, cooldown %llds, window %llds\n",
-	       ctl_int(as, "min"), ctl_int(as, "max"),
-	       json_number_value(json_object_get(as, "scale_out_load")),
-	       json_number_value(json_object_get(as, "scale_in_load")), ctl_int(as, "cooldown_s"),
-	       ctl_int(as, "window_s"));
-}
-
-static void ctl_print_spec(json_t *nf)
-{
-	json_t *spec = json_object_get(nf, "spec"), *st = json_object_get(nf, "status");
-	char *config = json_dumps(json_object_get(spec, "config"), JSON_COMPACT);
-	char created[40];
-
-	ctl_time(created, sizeof(created), ctl_int(spec, "created_ms"));
-	printf("name:       %s\n", ctl_str(spec, "name"));
-	printf("type:       %s\n", ctl_str(spec, "type"));
-	printf("status:     %s (%lld/%lld ready)\n", ctl_str(st, "state"), ctl_int(st, "ready"),
-	       ctl_int(spec, "instances"));
-	printf("instances:  %lld\n", ctl_int(spec, "instances"));
-	ctl_print_autoscale(json_object_get(spec, "autoscale"));
-	printf("config:     %s\n", config ? config : "{}");
-	printf("created:    %s\n", created);
-	free(config);
-}
-
-/* Heartbeat age: the server's heartbeat_age_ms, else computed from last_heartbeat_ms. */
-static void ctl_hb_age(char *buf, size_t size, json_t *inst)
-{
-	json_t *age = json_object_get(inst, "heartbeat_age_ms");
-	long long last = ctl_int(inst, "last_heartbeat_ms"), ms = -1;
-
-	if (json_is_integer(age))
-		ms = json_integer_value(age);
-	else if (last > 0)
-		ms = (long long)ctl_now_ms() - last;
-	if (ms < 0)
-		snprintf(buf, size, "-");
-	else
-		snprintf(buf, size, "%.1fs", (double)ms / 1000.0);
-}
-
-static void ctl_instance_row(struct ctl_table *t, json_t *in)
-{
-	char pid[24], ports[48], pps[32], busy[16], age[32];
-
-	snprintf(pid, sizeof(pid), "%lld", ctl_int(in, "pid"));
-	snprintf(ports, sizeof(ports), "%lld/%lld", ctl_int(in, "ofport_in"), ctl_int(in, "ofport_out"));
-	snprintf(pps, sizeof(pps), "%.0f", json_number_value(json_object_get(in, "pps")));
-	snprintf(busy, sizeof(busy), "%.2f", json_number_value(json_object_get(in, "busy")));
-	ctl_hb_age(age, sizeof(age), in);
-	ctl_table_row(t, ctl_str(in, "id"), ctl_str(in, "state"), pid, ports, pps, busy, age);
 }
 
 static int ctl_get(const struct ctl_opts *o, const char *name)
@@ -374,16 +83,16 @@ static int ctl_get(const struct ctl_opts *o, const char *name)
 	size_t i;
 	int rc;
 
-	ctl_nf_path(path, sizeof(path), name, "");
-	rc = ctl_request(o, "GET", path, NULL, o->json ? NULL : &nf);
+	nfvctl_nf_path(path, sizeof(path), name, "");
+	rc = nfvctl_request(o, "GET", path, NULL, o->json ? NULL : &nf);
 	if (rc != 0 || o->json)
 		return rc;
-	ctl_print_spec(nf);
+	nfvctl_print_spec(nf);
 	printf("\n");
-	ctl_table_row(&t, "ID", "STATE", "PID", "PORTS", "PPS", "BUSY", "HEARTBEAT-AGE");
+	nfvctl_table_row(&t, "ID", "STATE", "PID", "PORTS", "PPS", "BUSY", "HEARTBEAT-AGE");
 	json_array_foreach(json_object_get(nf, "instances"), i, in)
-		ctl_instance_row(&t, in);
-	ctl_table_print(&t);
+		nfvctl_instance_row(&t, in);
+	nfvctl_table_print(&t);
 	json_decref(nf);
 	return 0;
 }
@@ -457,14 +166,14 @@ static int ctl_change(const struct ctl_opts *o, const char *method, const char *
 	int rc;
 
 	json_decref(body);
-	rc = ctl_request(o, method, path, text, o->json ? NULL : &nf);
+	rc = nfvctl_request(o, method, path, text, o->json ? NULL : &nf);
 	free(text);
 	if (rc != 0 || o->json)
 		return rc;
 	spec = json_object_get(nf, "spec");
 	st = json_object_get(nf, "status");
-	printf("%s: %s (type %s, %lld/%lld instances ready)\n", ctl_str(spec, "name"), verb,
-	       ctl_str(spec, "type"), ctl_int(st, "ready"), ctl_int(spec, "instances"));
+	printf("%s: %s (type %s, %lld/%lld instances ready)\n", nfvctl_str(spec, "name"), verb,
+	       nfvctl_str(spec, "type"), nfvctl_int(st, "ready"), nfvctl_int(spec, "instances"));
 	json_decref(nf);
 	return 0;
 }
@@ -486,7 +195,7 @@ static int ctl_scale(const struct ctl_opts *o, const char *name, const char *cou
 
 	if (end == count || *end != 0)
 		return ctl_usage("scale: '%s' is not a number of instances", count);
-	ctl_nf_path(path, sizeof(path), name, "/scale");
+	nfvctl_nf_path(path, sizeof(path), name, "/scale");
 	return ctl_change(o, "POST", path, json_pack("{s:I}", "instances", (json_int_t)n), "scaling");
 }
 
@@ -495,12 +204,12 @@ static int ctl_simple(const struct ctl_opts *o, const char *method, const char *
 		      const char *done)
 {
 	struct ctl_resp resp;
-	int rc = ctl_call(o, method, path, NULL, &resp);
+	int rc = nfvctl_call(o, method, path, NULL, &resp);
 
 	if (rc != 0)
 		return rc;
 	if (resp.status < 200 || resp.status > 299)
-		rc = ctl_server_error(&resp);
+		rc = nfvctl_server_error(&resp);
 	else if (o->json)
 		fputs(resp.body ? resp.body : "", stdout);
 	else
@@ -524,7 +233,7 @@ static int ctl_kill(const struct ctl_opts *o, const char *arg)
 	esc = curl_easy_escape(NULL, id, 0);
 	snprintf(suffix, sizeof(suffix), "/instances/%s", esc ? esc : "");
 	curl_free(esc);
-	ctl_nf_path(path, sizeof(path), name, suffix);
+	nfvctl_nf_path(path, sizeof(path), name, suffix);
 	snprintf(done, sizeof(done), "%s: draining, then stopping", id);
 	return ctl_simple(o, "DELETE", path, done);
 }
@@ -533,7 +242,7 @@ static int ctl_rm(const struct ctl_opts *o, const char *name)
 {
 	char path[256], done[160];
 
-	ctl_nf_path(path, sizeof(path), name, "");
+	nfvctl_nf_path(path, sizeof(path), name, "");
 	snprintf(done, sizeof(done), "%s: removed", name);
 	return ctl_simple(o, "DELETE", path, done);
 }
@@ -547,19 +256,19 @@ static int ctl_events(const struct ctl_opts *o)
 	int rc;
 
 	snprintf(path, sizeof(path), "/v1/events?max=%s", o->max ? o->max : "100");
-	rc = ctl_request(o, "GET", path, NULL, o->json ? NULL : &j);
+	rc = nfvctl_request(o, "GET", path, NULL, o->json ? NULL : &j);
 	if (rc != 0 || o->json)
 		return rc;
-	ctl_table_row(&t, "TIME", "NF", "KIND", "INSTANCE", "DETAIL");
+	nfvctl_table_row(&t, "TIME", "NF", "KIND", "INSTANCE", "DETAIL");
 	json_array_foreach(json_object_get(j, "events"), i, e) {
 		char when[40];
-		const char *inst = ctl_str(e, "instance");
+		const char *inst = nfvctl_str(e, "instance");
 
-		ctl_time(when, sizeof(when), ctl_int(e, "ts_ms"));
-		ctl_table_row(&t, when, ctl_str(e, "nf"), ctl_str(e, "kind"), inst[0] ? inst : "-",
-			      ctl_str(e, "detail"));
+		nfvctl_time(when, sizeof(when), nfvctl_int(e, "ts_ms"));
+		nfvctl_table_row(&t, when, nfvctl_str(e, "nf"), nfvctl_str(e, "kind"), inst[0] ? inst : "-",
+			      nfvctl_str(e, "detail"));
 	}
-	ctl_table_print(&t);
+	nfvctl_table_print(&t);
 	json_decref(j);
 	return 0;
 }
@@ -568,7 +277,7 @@ static int ctl_health(const struct ctl_opts *o)
 {
 	json_t *h = NULL, *v;
 	const char *k, *status;
-	int rc = ctl_request(o, "GET", "/v1/health", NULL, &h);
+	int rc = nfvctl_request(o, "GET", "/v1/health", NULL, &h);
 	bool ok;
 
 	if (rc != 0)
@@ -702,7 +411,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return ctl_fail("cannot initialise libcurl");
+		return nfvctl_fail("cannot initialise libcurl");
 	rc = ctl_run(&o, argv[optind], argv + optind + 1);
 	curl_global_cleanup();
 	return rc;

@@ -141,6 +141,11 @@ struct orch {
 /* orch.c */
 struct orch_nf *orch_nf_find(struct orch *o, const char *name);
 struct orch_inst *orch_inst_find(struct orch_nf *nf, const char *id);
+/* The NF 'name' unless it is being deleted. */
+struct orch_nf *orch_nf_live(struct orch *o, const char *name);
+/* Format the reason into 'err' (when not NULL) and return 'rc'. */
+int orch_core_fail(int rc, char *err, size_t errsz, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 void orch_wake(struct orch *o);
 uint64_t orch_wall_ms(void);
 uint64_t orch_mono_ms(void);

@@ -1,5 +1,5 @@
-/* Steering state: the NFs as last applied, their changes confirmed by barriers, and the
- * resync after every (re)connection.
+/* Steering state: the NFs as last applied and their changes confirmed by barriers (the
+ * resync after a reconnection is in steer_resync.c).
  *
  * Theory of operation. The steer keeps in memory, per NF, what was last applied (config,
  * members, slots) and whether the switch holds its groups, so that a change is one batch
@@ -15,28 +15,12 @@
 #include <string.h>
 
 #include "nf/log.h"
-#include "orchestrator/ofp_mp.h"
 #include "orchestrator/ofp_proto.h"
 #include "orchestrator/steer_priv.h"
 
-enum steer_wait_kind { WAIT_BARRIER, WAIT_PORTS, WAIT_SYNC };
-
-/* The context of a barrier or request: freed by the ofconn callback, which always comes
- * (reply, connection loss, or -ECANCELED from ofconn_destroy). */
-struct steer_wait {
-	struct steer *s;		/* NULL once the steer is destroyed */
-	struct steer_wait *next;
-	enum steer_wait_kind kind;
-	uint64_t seq;			/* WAIT_SYNC: the resync it belongs to */
-	struct steer_cb *cbs;		/* owned */
-	size_t n_cbs;
-	struct ofp_port_desc_reply ports;	/* WAIT_PORTS: parts so far */
-	struct ofp_group_stats_reply groups;	/* WAIT_SYNC: parts so far */
-};
-
 /* ---- Callbacks and waits ---- */
 
-static void cbs_fire(struct steer_cb *cbs, size_t n, int status)
+void steer_cbs_fire(struct steer_cb *cbs, size_t n, int status)
 {
 	for (size_t i = 0; i < n; i++)
 		if (cbs[i].done)
@@ -44,7 +28,7 @@ static void cbs_fire(struct steer_cb *cbs, size_t n, int status)
 }
 
 /* Append ('done', 'arg') to a callback array. 0 or -ENOMEM. */
-static int cbs_push(struct steer_cb **cbs, size_t *n, size_t *cap, steer_done_cb *done, void *arg)
+int steer_cbs_push(struct steer_cb **cbs, size_t *n, size_t *cap, steer_done_cb *done, void *arg)
 {
 	struct steer_cb *p;
 
@@ -63,7 +47,7 @@ static int cbs_push(struct steer_cb **cbs, size_t *n, size_t *cap, steer_done_cb
 	return 0;
 }
 
-static struct steer_wait *wait_new(struct steer *s, enum steer_wait_kind kind)
+struct steer_wait *steer_wait_new(struct steer *s, enum steer_wait_kind kind)
 {
 	struct steer_wait *w = calloc(1, sizeof(*w));
 
@@ -77,7 +61,7 @@ static struct steer_wait *wait_new(struct steer *s, enum steer_wait_kind kind)
 }
 
 /* Take 'w' off its steer's list (if the steer still exists). */
-static void wait_unlink(struct steer_wait *w)
+void steer_wait_unlink(struct steer_wait *w)
 {
 	struct steer_wait **pp;
 
@@ -89,9 +73,9 @@ static void wait_unlink(struct steer_wait *w)
 		*pp = w->next;
 }
 
-static void wait_free(struct steer_wait *w)
+void steer_wait_free(struct steer_wait *w)
 {
-	wait_unlink(w);
+	steer_wait_unlink(w);
 	ofp_port_desc_reply_uninit(&w->ports);
 	ofp_group_stats_reply_uninit(&w->groups);
 	free(w->cbs);
@@ -105,19 +89,19 @@ static void steer_on_barrier(struct ofconn *c, void *arg, int status, unsigned n
 	struct steer_wait *w = arg;
 
 	(void)c;
-	wait_unlink(w);
+	steer_wait_unlink(w);
 	if (status == 0 && n_errors)
 		status = -EPROTO;
-	cbs_fire(w->cbs, w->n_cbs, status);
+	steer_cbs_fire(w->cbs, w->n_cbs, status);
 	w->s = NULL;
-	wait_free(w);
+	steer_wait_free(w);
 }
 
 /* Send a barrier that completes the callbacks 'cbs' (taken over, even on failure). On
  * failure the callbacks are not called: the caller reports the error. */
-static int steer_barrier(struct steer *s, struct steer_cb *cbs, size_t n_cbs)
+int steer_barrier(struct steer *s, struct steer_cb *cbs, size_t n_cbs)
 {
-	struct steer_wait *w = wait_new(s, WAIT_BARRIER);
+	struct steer_wait *w = steer_wait_new(s, STEER_WAIT_BARRIER);
 	int rc;
 
 	if (!w) {
@@ -129,7 +113,7 @@ static int steer_barrier(struct steer *s, struct steer_cb *cbs, size_t n_cbs)
 	rc = ofconn_send_barrier(s->conn, steer_on_barrier, w, NULL);
 	if (rc < 0) {
 		w->n_cbs = 0;
-		wait_free(w);
+		steer_wait_free(w);
 	}
 	return rc;
 }
@@ -140,7 +124,7 @@ static int steer_barrier_one(struct steer *s, steer_done_cb *done, void *arg)
 	struct steer_cb *cbs = NULL;
 	size_t n = 0, cap = 0;
 
-	if (cbs_push(&cbs, &n, &cap, done, arg) < 0)
+	if (steer_cbs_push(&cbs, &n, &cap, done, arg) < 0)
 		return -ENOMEM;
 	return steer_barrier(s, cbs, n);
 }
@@ -242,197 +226,6 @@ static bool steer_uplink_used(const struct steer *s, uint32_t port)
 	return steer_entry_by_uplink(s, port, &table) != NULL;
 }
 
-/* ---- Group snapshot (which groups the switch holds) ---- */
-
-static bool snap_has(const struct steer *s, uint32_t id)
-{
-	for (size_t i = 0; i < s->n_snap; i++)
-		if (s->snap[i] == id)
-			return true;
-	return false;
-}
-
-static void snap_remove(struct steer *s, uint32_t id)
-{
-	for (size_t i = 0; i < s->n_snap; i++)
-		if (s->snap[i] == id)
-			s->snap[i--] = s->snap[--s->n_snap];
-}
-
-/* What the switch holds of 'nf''s groups, as far as we know. */
-static enum steer_groups snap_groups(const struct steer *s, const struct steer_nf *nf)
-{
-	if (!s->snap_valid)
-		return STEER_G_UNKNOWN;
-	return snap_has(s, nf->group_base) || snap_has(s, nf->group_base + 1) ? STEER_G_PRESENT
-									     : STEER_G_ABSENT;
-}
-
-static void snap_take(struct steer *s, const struct ofp_group_stats_reply *r)
-{
-	uint32_t *ids = r->n ? malloc(r->n * sizeof(*ids)) : NULL;
-
-	free(s->snap);
-	s->snap = ids;
-	s->n_snap = 0;
-	s->snap_valid = ids || r->n == 0;
-	for (size_t i = 0; ids && i < r->n; i++)
-		ids[s->n_snap++] = r->groups[i].group_id;
-}
-
-/* ---- Resync ---- */
-
-static void steer_removals_push(struct steer *s, const struct steer_nf *nf)
-{
-	struct steer_nf *p;
-
-	if (s->n_removals == s->cap_removals) {
-		size_t cap = s->cap_removals ? s->cap_removals * 2 : 4;
-
-		p = realloc(s->removals, cap * sizeof(*p));
-		if (!p) {
-			NF_LOG(ERR, STEER_LOG, "out of memory: flows of %s stay", nf->name);
-			return;
-		}
-		s->removals = p;
-		s->cap_removals = cap;
-	}
-	s->removals[s->n_removals++] = *nf;
-}
-
-/* Send the removals remembered while not up; the groups they delete are absent after. */
-static void steer_send_removals(struct steer *s)
-{
-	for (size_t i = 0; i < s->n_removals; i++) {
-		const struct steer_nf *nf = &s->removals[i];
-
-		steer_flows_nf_delete(s, nf);
-		snap_remove(s, nf->group_base);
-		snap_remove(s, nf->group_base + 1);
-		for (size_t j = 0; j < s->n_entries; j++)
-			if (s->entries[j].nf.group_base == nf->group_base)
-				s->entries[j].groups = STEER_G_ABSENT;
-	}
-	s->n_removals = 0;
-}
-
-/* The group stats are in (or could not be had): program every NF and confirm with one
- * barrier the changes deferred meanwhile. */
-static void steer_sync_finish(struct steer *s)
-{
-	struct steer_cb *cbs = s->deferred;
-	size_t n = s->n_deferred;
-	int rc;
-
-	s->deferred = NULL;
-	s->n_deferred = s->cap_deferred = 0;
-	s->send_err = 0;
-	steer_send_removals(s);
-	for (size_t i = 0; i < s->n_entries; i++)
-		steer_flows_nf(s, &s->entries[i], NULL);
-	s->phase = STEER_UP;
-	rc = steer_barrier(s, cbs, n);
-	if (rc < 0) {
-		NF_LOG(WARN, STEER_LOG, "resync: cannot send the barrier: %s", strerror(-rc));
-		s->phase = STEER_DOWN;
-	}
-	if (s->send_err)
-		NF_LOG(WARN, STEER_LOG, "resync: sending failed: %s", strerror(-s->send_err));
-}
-
-/* A resync that cannot go on (the connection was lost): fail the deferred changes. */
-static void steer_sync_abort(struct steer *s, int status)
-{
-	struct steer_cb *cbs = s->deferred;
-	size_t n = s->n_deferred;
-
-	s->deferred = NULL;
-	s->n_deferred = s->cap_deferred = 0;
-	s->phase = STEER_DOWN;
-	cbs_fire(cbs, n, status);
-	free(cbs);
-}
-
-static void steer_on_group_stats(struct ofconn *c, void *arg, int status, const uint8_t *msg,
-				 size_t size)
-{
-	struct steer_wait *w = arg;
-	struct steer *s = w->s;
-	bool more = false;
-	uint16_t type;
-
-	(void)c;
-	if (status == 0 && ofp_mp_decode_header(msg, size, OFPT_MULTIPART_REPLY, &type, &more, NULL) == 0 &&
-	    ofp_group_stats_reply_decode(msg, size, &w->groups, NULL) < 0)
-		status = -EBADMSG;
-	if (status == 0 && more)
-		return;
-	if (s && w->seq == s->sync_seq && s->phase == STEER_SYNCING) {
-		if (status == 0)
-			snap_take(s, &w->groups);
-		for (size_t i = 0; i < s->n_entries; i++)
-			s->entries[i].groups = snap_groups(s, &s->entries[i].nf);
-		if (status == 0 || status == -EPROTO || status == -EBADMSG)
-			steer_sync_finish(s);	/* without stats: ADD then MODIFY */
-		else
-			steer_sync_abort(s, status);
-	}
-	wait_free(w);
-}
-
-/* Ask for the group stats of this resync. */
-static int steer_sync_request(struct steer *s)
-{
-	struct steer_wait *w = wait_new(s, WAIT_SYNC);
-	struct ofp_buf b = OFP_BUF_INIT;
-	int rc;
-
-	if (!w)
-		return -ENOMEM;
-	w->seq = s->sync_seq;
-	rc = ofp_group_stats_request_encode(&b, 0, OFPG_ALL);
-	if (rc == 0)
-		rc = ofconn_request(s->conn, &b, steer_on_group_stats, w, NULL);
-	ofp_buf_uninit(&b);
-	if (rc < 0)
-		wait_free(w);
-	return rc;
-}
-
-void steer_resync(struct steer *s)
-{
-	s->stats.n_resyncs++;
-	if (!ofconn_is_ready(s->conn)) {
-		s->phase = STEER_DOWN;
-		return;
-	}
-	s->gen = ofconn_generation(s->conn);
-	s->sync_seq++;
-	s->phase = STEER_SYNCING;
-	s->snap_valid = false;
-	for (size_t i = 0; i < s->n_entries; i++)
-		s->entries[i].groups = STEER_G_UNKNOWN;
-	s->send_err = 0;
-	steer_flows_base(s);
-	steer_arp_resync(s);
-	steer_refresh_ports(s, NULL, NULL);
-	if (steer_sync_request(s) < 0)
-		steer_sync_finish(s);
-}
-
-/* Bring the steer up to the connection: -ENOTCONN when there is none, a resync when it is
- * new. Returns 0 when changes can be sent or deferred. */
-static int steer_check_conn(struct steer *s)
-{
-	if (!ofconn_is_ready(s->conn)) {
-		s->phase = STEER_DOWN;
-		return -ENOTCONN;
-	}
-	if (s->phase == STEER_DOWN || s->gen != ofconn_generation(s->conn))
-		steer_resync(s);
-	return s->phase == STEER_DOWN ? -ENOTCONN : 0;
-}
-
 /* ---- Public: lifecycle ---- */
 
 struct steer *steer_create(struct ofconn *c)
@@ -458,11 +251,11 @@ void steer_destroy(struct steer *s)
 	if (!s)
 		return;
 	for (w = s->waits; w; w = w->next) {
-		cbs_fire(w->cbs, w->n_cbs, -ECANCELED);
+		steer_cbs_fire(w->cbs, w->n_cbs, -ECANCELED);
 		w->n_cbs = 0;
 		w->s = NULL;	/* freed by its ofconn callback */
 	}
-	cbs_fire(s->deferred, s->n_deferred, -ECANCELED);
+	steer_cbs_fire(s->deferred, s->n_deferred, -ECANCELED);
 	free(s->deferred);
 	free(s->entries);
 	free(s->removals);
@@ -507,7 +300,7 @@ static struct steer_entry *steer_store(struct steer *s, const struct steer_nf *n
 		e = entry_add(s);
 		if (!e)
 			return NULL;
-		e->groups = snap_groups(s, nf);
+		e->groups = steer_snap_groups(s, nf);
 	}
 	e->nf = *nf;
 	e->n_members = n_members;
@@ -538,7 +331,7 @@ int steer_apply(struct steer *s, const struct steer_nf *nf, const struct steer_m
 	if (rc < 0)
 		return rc;
 	if (s->phase == STEER_SYNCING)
-		return cbs_push(&s->deferred, &s->n_deferred, &s->cap_deferred, done, arg);
+		return steer_cbs_push(&s->deferred, &s->n_deferred, &s->cap_deferred, done, arg);
 	s->send_err = 0;
 	steer_flows_nf(s, e, had_old ? &old : NULL);
 	if (s->send_err)
@@ -569,12 +362,12 @@ int steer_remove(struct steer *s, const struct steer_nf *nf, steer_done_cb *done
 	rc = steer_check_conn(s);
 	if (rc < 0 || s->phase == STEER_SYNCING) {
 		steer_removals_push(s, nf);
-		return rc < 0 ? rc : cbs_push(&s->deferred, &s->n_deferred, &s->cap_deferred, done, arg);
+		return rc < 0 ? rc : steer_cbs_push(&s->deferred, &s->n_deferred, &s->cap_deferred, done, arg);
 	}
 	s->send_err = 0;
 	steer_flows_nf_delete(s, nf);
-	snap_remove(s, nf->group_base);
-	snap_remove(s, nf->group_base + 1);
+	steer_snap_remove(s, nf->group_base);
+	steer_snap_remove(s, nf->group_base + 1);
 	if (s->send_err)
 		return s->send_err;
 	return steer_barrier_one(s, done, arg);
@@ -589,98 +382,4 @@ void steer_packet_in(struct steer *s, const struct ofp_packet_in *pin)
 void steer_get_stats(const struct steer *s, struct steer_stats *stats)
 {
 	*stats = s->stats;
-}
-
-/* ---- Ports ---- */
-
-uint32_t steer_port_no(const struct steer *s, const char *ifname)
-{
-	for (size_t i = 0; i < s->n_ports; i++)
-		if (strcmp(s->ports[i].name, ifname) == 0)
-			return s->ports[i].port_no;
-	return 0;
-}
-
-/* Replace the port table with the description in 'r'. */
-static void steer_ports_take(struct steer *s, const struct ofp_port_desc_reply *r)
-{
-	struct steer_port *p = r->n ? calloc(r->n, sizeof(*p)) : NULL;
-
-	if (r->n && !p)
-		return;
-	for (size_t i = 0; i < r->n; i++) {
-		memcpy(p[i].name, r->ports[i].name, sizeof(p[i].name));
-		p[i].port_no = r->ports[i].port_no;
-	}
-	free(s->ports);
-	s->ports = p;
-	s->n_ports = r->n;
-}
-
-static void steer_on_ports(struct ofconn *c, void *arg, int status, const uint8_t *msg, size_t size)
-{
-	struct steer_wait *w = arg;
-	bool more = false;
-	uint16_t type;
-
-	(void)c;
-	if (status == 0 && (ofp_mp_decode_header(msg, size, OFPT_MULTIPART_REPLY, &type, &more, NULL) < 0 ||
-			    ofp_port_desc_reply_decode(msg, size, &w->ports, NULL) < 0))
-		status = -EBADMSG;
-	if (status == 0 && more)
-		return;
-	wait_unlink(w);
-	if (status == 0 && w->s)
-		steer_ports_take(w->s, &w->ports);
-	cbs_fire(w->cbs, w->n_cbs, status);
-	w->s = NULL;
-	wait_free(w);
-}
-
-int steer_refresh_ports(struct steer *s, steer_done_cb *done, void *arg)
-{
-	struct ofp_buf b = OFP_BUF_INIT;
-	struct steer_wait *w;
-	size_t cap = 0;
-	int rc;
-
-	if (!ofconn_is_ready(s->conn))
-		return -ENOTCONN;
-	w = wait_new(s, WAIT_PORTS);
-	if (!w)
-		return -ENOMEM;
-	rc = cbs_push(&w->cbs, &w->n_cbs, &cap, done, arg);
-	if (rc == 0)
-		rc = ofp_port_desc_request_encode(&b, 0);
-	if (rc == 0)
-		rc = ofconn_request(s->conn, &b, steer_on_ports, w, NULL);
-	ofp_buf_uninit(&b);
-	if (rc < 0) {
-		w->n_cbs = 0;
-		wait_free(w);
-	}
-	return rc;
-}
-
-void steer_port_status(struct steer *s, const struct ofp_port_status *ps)
-{
-	struct steer_port *p;
-	size_t i;
-
-	for (i = 0; i < s->n_ports && strcmp(s->ports[i].name, ps->port.name) != 0; i++)
-		;
-	if (ps->reason == OFPPR_DELETE) {
-		if (i < s->n_ports)
-			s->ports[i] = s->ports[--s->n_ports];
-		return;
-	}
-	if (i == s->n_ports) {
-		p = realloc(s->ports, (s->n_ports + 1) * sizeof(*p));
-		if (!p)
-			return;
-		s->ports = p;
-		s->n_ports++;
-	}
-	memcpy(s->ports[i].name, ps->port.name, sizeof(s->ports[i].name));
-	s->ports[i].port_no = ps->port.port_no;
 }

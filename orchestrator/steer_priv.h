@@ -1,4 +1,5 @@
-/* Internals shared by the steering files: steer.c (state, changes, barriers, resync),
+/* Internals shared by the steering files: steer.c (state, changes, barriers),
+ * steer_resync.c (the resync after a (re)connection), steer_ports.c (the port table),
  * steer_flows.c (the OpenFlow program of the base flows and of one NF) and steer_arp.c
  * (packet-ins: ARP learning, answering and forwarding, resolution of delivery misses).
  * Not for use outside orchestrator/steer*.c. */
@@ -13,6 +14,7 @@
 #include "orchestrator/ofp_buf.h"
 #include "orchestrator/ofp_mod.h"
 #include "orchestrator/ofp_msg.h"
+#include "orchestrator/ofp_mp.h"
 #include "orchestrator/steer.h"
 
 #define STEER_LOG "steer"
@@ -74,7 +76,20 @@ enum steer_phase {
 	STEER_UP,
 };
 
-struct steer_wait;
+enum steer_wait_kind { STEER_WAIT_BARRIER, STEER_WAIT_PORTS, STEER_WAIT_SYNC };
+
+/* The context of a barrier or request: freed by the ofconn callback, which always comes
+ * (reply, connection loss, or -ECANCELED from ofconn_destroy). */
+struct steer_wait {
+	struct steer *s;		/* NULL once the steer is destroyed */
+	struct steer_wait *next;
+	enum steer_wait_kind kind;
+	uint64_t seq;			/* STEER_WAIT_SYNC: the resync it belongs to */
+	struct steer_cb *cbs;		/* owned */
+	size_t n_cbs;
+	struct ofp_port_desc_reply ports;	/* STEER_WAIT_PORTS: parts so far */
+	struct ofp_group_stats_reply groups;	/* STEER_WAIT_SYNC: parts so far */
+};
 
 struct steer {
 	struct ofconn *conn;		/* not owned */
@@ -107,6 +122,19 @@ struct steer {
 };
 
 /* ---- steer.c ---- */
+
+/* Run the callbacks 'cbs' with 'status' (the array stays the caller's). */
+void steer_cbs_fire(struct steer_cb *cbs, size_t n, int status);
+/* Append ('done', 'arg') to a callback array. 0 or -ENOMEM. */
+int steer_cbs_push(struct steer_cb **cbs, size_t *n, size_t *cap, steer_done_cb *done, void *arg);
+/* A new context linked on 's->waits', or NULL. */
+struct steer_wait *steer_wait_new(struct steer *s, enum steer_wait_kind kind);
+/* Take 'w' off its steer's list (if the steer still exists). */
+void steer_wait_unlink(struct steer_wait *w);
+/* Unlink 'w' and free it with its callbacks (and any reply parts). */
+void steer_wait_free(struct steer_wait *w);
+/* Send a barrier that completes the callbacks 'cbs' (taken over, even on failure). */
+int steer_barrier(struct steer *s, struct steer_cb *cbs, size_t n_cbs);
 
 /* Encode one message into the scratch buffer and queue it on the connection. Returns 0
  * or a negative errno; the first failure of a batch is also kept in 's->send_err' (later
@@ -144,5 +172,17 @@ void steer_arp_resync(struct steer *s);
 /* Forget the hosts learned on 'port' and delete their flows. */
 void steer_arp_forget_port(struct steer *s, uint32_t port);
 void steer_arp_packet_in(struct steer *s, const struct ofp_packet_in *pin);
+
+/* ---- steer_resync.c ---- */
+
+/* Forget group 'id' from the snapshot (we deleted it). */
+void steer_snap_remove(struct steer *s, uint32_t id);
+/* What the switch holds of 'nf''s groups, as far as we know. */
+enum steer_groups steer_snap_groups(const struct steer *s, const struct steer_nf *nf);
+/* Remember the removal of 'nf' for the next resync. */
+void steer_removals_push(struct steer *s, const struct steer_nf *nf);
+/* Bring the steer up to the connection: -ENOTCONN when there is none, a resync when it is
+ * new. Returns 0 when changes can be sent or deferred. */
+int steer_check_conn(struct steer *s);
 
 #endif
