@@ -156,6 +156,10 @@ start_ovs() {
 		--unixctl="$OVS_DIR/ovsdb-server.ctl" --log-file="$OVS_DIR/ovsdb-server.log"
 	wait_for 10 "ovsdb-server" test -S "$OVS_DIR/db.sock"
 	vsctl --no-wait init
+	# The userspace datapath reads each port through an AF_PACKET socket with the default
+	# receive buffer: raise it (global) so a flow table change does not overflow it.
+	[ "$(sysctl -n net.core.rmem_max)" -ge 4194304 ] || sysctl -qw net.core.rmem_max=4194304
+	[ "$(sysctl -n net.core.rmem_default)" -ge 4194304 ] || sysctl -qw net.core.rmem_default=4194304
 	spawn vswitchd "${OVS_ENV[@]}" ovs-vswitchd "unix:$OVS_DIR/db.sock" \
 		--unixctl="$OVS_DIR/ovs-vswitchd.ctl" --log-file="$OVS_DIR/ovs-vswitchd.log"
 	wait_for 10 "ovs-vswitchd" test -S "$OVS_DIR/ovs-vswitchd.ctl"

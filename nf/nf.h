@@ -13,6 +13,7 @@
 
 #define NF_BURST 32		/* packets per rx_burst */
 #define NF_VERDICT_DROP 0xff	/* out_ports[i] value: the runtime frees the packet */
+#define NF_IDLE_SLEEP_MAX_US 1000	/* --idle-sleep-us bound: ticks stay about 1 ms apart */
 
 /* Port indexes as the NF sees them. With one port (one-armed mode) both are 0. */
 #define NF_PORT_INSIDE 0
@@ -37,6 +38,7 @@ struct nf_opts {
 	unsigned n_mbufs;	/* mempool size per port (default 8191) */
 	unsigned stats_interval_ms;	/* heartbeat/counter publish period (default 100, 0 = off) */
 	unsigned idle_exit_ms;	/* exit after this long with no packets once some arrived (0 = never) */
+	unsigned idle_sleep_us;	/* longest sleep of an idle poll loop (0 = always busy-poll) */
 	unsigned cache_entries;	/* flow cache size per worker (default 65536) */
 };
 

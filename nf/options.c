@@ -27,6 +27,7 @@ enum {
 	OPT_MBUFS,
 	OPT_STATS_INTERVAL_MS,
 	OPT_IDLE_EXIT_MS,
+	OPT_IDLE_SLEEP_US,
 	OPT_CACHE_ENTRIES,
 	OPT_LOG_LEVEL,
 	OPT_HELP,
@@ -43,6 +44,7 @@ static const struct option common_options[] = {
 	{ "mbufs", required_argument, NULL, OPT_MBUFS },
 	{ "stats-interval-ms", required_argument, NULL, OPT_STATS_INTERVAL_MS },
 	{ "idle-exit-ms", required_argument, NULL, OPT_IDLE_EXIT_MS },
+	{ "idle-sleep-us", required_argument, NULL, OPT_IDLE_SLEEP_US },
 	{ "cache-entries", required_argument, NULL, OPT_CACHE_ENTRIES },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -225,6 +227,9 @@ static int parse_common(int opt, const char *arg, struct nf_opts *opts, struct p
 				  err, errsz);
 	case OPT_IDLE_EXIT_MS:
 		return parse_uint("idle-exit-ms", arg, 0, 86400000, &opts->idle_exit_ms, err, errsz);
+	case OPT_IDLE_SLEEP_US:
+		return parse_uint("idle-sleep-us", arg, 0, NF_IDLE_SLEEP_MAX_US, &opts->idle_sleep_us,
+				  err, errsz);
 	case OPT_CACHE_ENTRIES:
 		return parse_uint("cache-entries", arg, 1, 1u << 26, &opts->cache_entries, err,
 				  errsz);
@@ -349,6 +354,8 @@ void nf_options_usage(FILE *f, const char *prog, const struct nf_def *def)
 		"  --stats-interval-ms N   heartbeat and counter publishing period, 0 = off\n"
 		"                          (default 100)\n"
 		"  --idle-exit-ms N        exit after N ms without packets once some arrived\n"
+		"  --idle-sleep-us N       when idle, sleep up to N us between polls (0-1000;\n"
+		"                          default 0: busy-poll; for CPUs shared with others)\n"
 		"  --cache-entries N       flow cache entries per worker (default 65536)\n"
 		"  --log-level LEVEL       err, warn, info (default) or debug\n"
 		"  --help                  this text\n",

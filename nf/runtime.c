@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -27,6 +29,7 @@
 #define RT_EXIT_OK 0
 #define RT_EXIT_FAIL 1
 #define RT_EXIT_USAGE 2
+#define RT_IDLE_POLLS 64	/* empty polls in a row before an idle loop starts sleeping */
 
 struct runtime;
 
@@ -37,6 +40,8 @@ struct rt_worker {
 	unsigned lcore;
 	void *nf_w;			/* the NF's worker (def->worker_create) */
 	struct nf_counters *ctr;	/* &rt->ctrs[id] */
+	unsigned empty_polls;		/* polls in a row that brought nothing */
+	unsigned sleep_us;		/* the next idle sleep (doubles up to --idle-sleep-us) */
 } __rte_cache_aligned;
 
 /* Microseconds from the TSC, re-synchronised with CLOCK_MONOTONIC at every tick. */
@@ -205,6 +210,28 @@ static void worker_tick(struct rt_worker *w, struct rt_clock *c, uint64_t tsc)
 	rt_idle_check(w->rt, tsc, c->hz);
 }
 
+/* --idle-sleep-us: after RT_IDLE_POLLS empty polls in a row the loop sleeps, 1 us first,
+ * doubling up to the limit while nothing comes; the first packet resets it. A pure
+ * busy-poll loop starves the switch and the other instances of a shared CPU (the idea of
+ * OVS's pmd-maxsleep); the cost is up to one sleep of latency after a quiet spell. */
+static void worker_idle(struct rt_worker *w, unsigned n)
+{
+	unsigned max = w->rt->opts.idle_sleep_us;
+	struct timespec ts;
+
+	if (n > 0 || max == 0) {
+		w->empty_polls = 0;
+		w->sleep_us = 0;
+		return;
+	}
+	if (++w->empty_polls < RT_IDLE_POLLS)
+		return;
+	w->sleep_us = w->sleep_us == 0 ? 1 : RTE_MIN(w->sleep_us * 2, max);
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)w->sleep_us * 1000;
+	nanosleep(&ts, NULL);
+}
+
 /* The poll loop of one lcore (rte_eal_remote_launch signature). */
 static int worker_loop(void *arg)
 {
@@ -214,12 +241,15 @@ static int worker_loop(void *arg)
 	unsigned n;
 
 	clock_init(&clk, prev);
+	if (w->rt->opts.idle_sleep_us > 0)
+		prctl(PR_SET_TIMERSLACK, 1000UL);	/* 1 us: short sleeps stay short */
 	while (!rt_quit) {
 		uint64_t now_us = clock_us(&clk, prev);
 
 		n = 0;
 		for (uint16_t p = 0; p < w->rt->n_ports; p++)
 			n += worker_poll(w, p, now_us);
+		worker_idle(w, n);
 		t = rte_rdtsc();
 		nf_ctr_add(w->ctr, n > 0 ? NF_CTR_BUSY_CYCLES : NF_CTR_IDLE_CYCLES, t - prev);
 		prev = t;

@@ -218,6 +218,21 @@ static int set_mem(struct orch_config *c, const char *v, char *err, size_t errsz
 	return set_uint_field(&c->orch.launcher.mem_mb, v, 64, 65536, err, errsz);
 }
 
+static int set_idle_sleep(struct orch_config *c, const char *v, char *err, size_t errsz)
+{
+	return set_uint_field(&c->orch.launcher.idle_sleep_us, v, 0, 1000, err, errsz);
+}
+
+static int set_mbufs(struct orch_config *c, const char *v, char *err, size_t errsz)
+{
+	return set_uint_field(&c->orch.launcher.mbufs, v, 1023, 1048575, err, errsz);
+}
+
+static int set_spares(struct orch_config *c, const char *v, char *err, size_t errsz)
+{
+	return set_uint_field(&c->orch.launcher.spare_ports, v, 0, 16, err, errsz);
+}
+
 static int set_lcore(struct orch_config *c, const char *v, char *err, size_t errsz)
 {
 	long n;
@@ -282,8 +297,13 @@ static const struct cfg_field fields[] = {
 	{ "heartbeat_ms", K_UINT, set_heartbeat, "the NFs' heartbeat interval, 10-10000 (100)" },
 	{ "nf_bin_dir", K_STR, set_bin_dir, "directory of nf-nat, nf-firewall, nf-lb (ours)" },
 	{ "run_dir", K_STR, set_run_dir, "instance configs and logs (" CONFIG_DEFAULT_RUN_DIR ")" },
-	{ "nf_mem_mb", K_UINT, set_mem, "EAL memory per instance, MB (512)" },
+	{ "nf_mem_mb", K_UINT, set_mem, "EAL memory per instance, MB (256)" },
+	{ "nf_mbufs", K_UINT, set_mbufs, "packet buffers per port of an instance, 1023+ (2047)" },
 	{ "nf_lcore", K_INT, set_lcore, "CPU of every instance, -1 = spread (-1)" },
+	{ "nf_spare_ports", K_UINT, set_spares,
+	  "port pairs of ended instances kept on the bridge for reuse, 0-16 (4)" },
+	{ "nf_idle_sleep_us", K_UINT, set_idle_sleep,
+	  "idle instances sleep up to this between polls, 0-1000; 0 = busy-poll (100)" },
 	{ "nf_nice", K_INT, set_nf_nice, "CPU priority of the instances, -20..19 (0)" },
 	{ "start_timeout_ms", K_UINT, set_start_timeout, "first heartbeat due within (30000)" },
 	{ "drain_timeout_ms", K_UINT, set_drain_timeout, "longest drain before SIGTERM (10000)" },

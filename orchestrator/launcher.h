@@ -38,8 +38,11 @@ struct orch_launcher_cfg {
 	char store_password[128];	/* passed as $SNF_STORE_PASSWORD (not visible in argv) */
 	unsigned heartbeat_ms;		/* the NFs' --stats-interval-ms; 0 = 100 */
 	unsigned mtu;			/* veth MTU; 0 = the kernel's default */
-	unsigned mem_mb;		/* EAL -m; 0 = 512 */
+	unsigned mem_mb;		/* EAL -m; 0 = 256 */
 	int lcore;			/* EAL -l: a CPU, or -1 = spread over the CPUs we may use */
+	unsigned idle_sleep_us;		/* the NFs' --idle-sleep-us (0 = busy-poll) */
+	unsigned mbufs;			/* the NFs' --mbufs per port; 0 = 2047 */
+	unsigned spare_ports;		/* port pairs of ended instances kept for reuse (4) */
 };
 
 /* Fill 'cfg' with the defaults above (no paths, no bridge). */
@@ -128,6 +131,16 @@ int launcher_check_exit(struct orch_launcher *l, const struct orch_instance *ins
  * waitpid(-1): other children of the program are left alone). Call it on SIGCHLD or
  * from time to time; check_exit then reports the saved status. */
 void launcher_reap(struct orch_launcher *l);
+
+/* After an orchestrator restart: the instance port pairs on the bridge that no record
+ * uses ('in_use(base, arg)' says whether one does, by the base of its names, "snf" + 8
+ * hex) become spares again, up to cfg.spare_ports; the others are removed. */
+void launcher_spares_adopt(struct orch_launcher *l, bool (*in_use)(const char *base, void *arg),
+			   void *arg);
+
+/* Whether 'ifname' (an instance's NF-side veth end) belongs to a port pair on this
+ * launcher's bridge: its "-b" peer is a port of the bridge. */
+bool launcher_iface_ours(struct orch_launcher *l, const char *ifname);
 
 /* The four interface names of instance 'id' on 'bridge' (each ORCH_IFNAME_MAX bytes). */
 void launcher_ifnames(const char *bridge, const char *id, char *if_in, char *if_out,

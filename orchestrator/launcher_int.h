@@ -7,12 +7,30 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "orchestrator/launcher.h"
 #include "orchestrator/netdev.h"
 
 #define LAUNCHER_CMDLINE_SIZE 8192
+#define LAUNCHER_MAX_SPARES 16
+
+/* The four interface names of one instance's two veth pairs, all made from one base. */
+struct launcher_names {
+	char if_in[ORCH_IFNAME_MAX], if_out[ORCH_IFNAME_MAX];
+	char br_in[ORCH_IFNAME_MAX], br_out[ORCH_IFNAME_MAX];
+	char prefix[ORCH_IFNAME_MAX];	/* the base, "snf" + 8 hex: also the DPDK --file-prefix */
+};
+
+/* The names made from 'base' (at most ORCH_IFNAME_MAX - 4 characters are used). */
+void launcher_names_from_base(const char *base, struct launcher_names *n);
+
+/* A port pair left on the bridge by an instance that ended, for the next launch. */
+struct launcher_spare {
+	struct launcher_names n;
+	uint32_t ofports[2];
+};
 
 /* One process the launcher watches. */
 struct launcher_proc {
@@ -31,6 +49,8 @@ struct orch_launcher {
 	struct launcher_proc *procs;
 	unsigned n_procs, cap_procs;
 	unsigned next_cpu;	/* round robin of lcore -1 */
+	struct launcher_spare spares[LAUNCHER_MAX_SPARES];	/* stack: the last parked first */
+	unsigned n_spares;
 };
 
 /* Write a reason into the caller's buffer (when there is one) and return 'ret'. */
@@ -56,6 +76,23 @@ int launcher_process_check_exit(struct orch_launcher *l, const struct orch_insta
 				struct launcher_exit *ex);
 void launcher_process_reap(struct orch_launcher *l);
 void launcher_process_destroy(struct orch_launcher *l);
+
+/* ---- spare port pairs (launcher_spare.c) ---- */
+
+/* Keep the ports of an instance that ended for reuse, when fewer than cfg.spare_ports are
+ * kept and all four ends still exist. Returns whether it did (else remove them). */
+bool launcher_spare_park(struct orch_launcher *l, const struct launcher_names *n,
+			 const uint32_t ofports[2]);
+
+/* Take a spare pair for a new instance: the one with base 'base' if kept, else the last
+ * parked. Its ends are brought up and prepared again. Returns false when none is kept or
+ * preparing failed (the failed pair is removed). */
+bool launcher_spare_take(struct orch_launcher *l, const char *base, struct launcher_names *n,
+			 uint32_t ofports[2]);
+
+/* Remove the bridge ports and veths of 'n'; keeps going on errors, returns the first. */
+int launcher_plumb_remove(struct orch_launcher *l, const struct launcher_names *n, char *err,
+			  size_t errsz);
 
 /* ---- files (launcher_proc.c) ---- */
 

@@ -26,17 +26,10 @@
 #define LAUNCHER_MAX_ARGS 40
 #define PASSWORD_ENV "SNF_STORE_PASSWORD"
 
-/* The four interface names of one instance. */
-struct launcher_names {
-	char if_in[ORCH_IFNAME_MAX], if_out[ORCH_IFNAME_MAX];
-	char br_in[ORCH_IFNAME_MAX], br_out[ORCH_IFNAME_MAX];
-	char prefix[ORCH_IFNAME_MAX];	/* "snf" + 8 hex: also the DPDK --file-prefix */
-};
-
 /* The arguments and environment of one NF process. */
 struct launch_args {
 	char exe[PATH_MAX + 16], config[PATH_MAX + ORCH_ID_MAX + 8];
-	char mem[16], lcore[16], prefix[32], vdev_in[64], vdev_out[64], hb[16];
+	char mem[16], lcore[16], prefix[32], vdev_in[64], vdev_out[64], hb[16], sleep[16], mbufs[16];
 	const char *argv[LAUNCHER_MAX_ARGS];
 	char **envp;		/* malloc'ed array; the strings are environ's or 'pw' */
 	char pw[sizeof(PASSWORD_ENV) + 128];
@@ -59,15 +52,24 @@ static uint32_t fnv1a(uint32_t h, const char *s)
 	return h;
 }
 
+void launcher_names_from_base(const char *base, struct launcher_names *n)
+{
+	int len = (int)strnlen(base, ORCH_IFNAME_MAX - 4);
+
+	snprintf(n->prefix, sizeof(n->prefix), "%.*s", len, base);
+	snprintf(n->if_in, sizeof(n->if_in), "%.*si", len, base);
+	snprintf(n->if_out, sizeof(n->if_out), "%.*so", len, base);
+	snprintf(n->br_in, sizeof(n->br_in), "%.*si-b", len, base);
+	snprintf(n->br_out, sizeof(n->br_out), "%.*so-b", len, base);
+}
+
+/* A new instance's names: the base is "snf" and 8 hex digits of a hash of bridge and id. */
 static void names_derive(const char *bridge, const char *id, struct launcher_names *n)
 {
-	uint32_t h = fnv1a(fnv1a(fnv1a(2166136261u, bridge), "/"), id);
+	char base[ORCH_IFNAME_MAX];
 
-	snprintf(n->prefix, sizeof(n->prefix), "snf%08x", h);
-	snprintf(n->if_in, sizeof(n->if_in), "snf%08xi", h);
-	snprintf(n->if_out, sizeof(n->if_out), "snf%08xo", h);
-	snprintf(n->br_in, sizeof(n->br_in), "snf%08xi-b", h);
-	snprintf(n->br_out, sizeof(n->br_out), "snf%08xo-b", h);
+	snprintf(base, sizeof(base), "snf%08x", fnv1a(fnv1a(fnv1a(2166136261u, bridge), "/"), id));
+	launcher_names_from_base(base, n);
 }
 
 void launcher_ifnames(const char *bridge, const char *id, char *if_in, char *if_out,
@@ -82,11 +84,16 @@ void launcher_ifnames(const char *bridge, const char *id, char *if_in, char *if_
 	memcpy(br_out, n.br_out, ORCH_IFNAME_MAX);
 }
 
-/* The names of 'inst': its own where set, derived from its id otherwise. */
+/* The names of 'inst': its own where set (a reused pair has another instance's base: the
+ * base is its if_in without the final 'i'), derived from its id otherwise. */
 static void names_of(const struct orch_launcher *l, const struct orch_instance *inst,
 		     struct launcher_names *n)
 {
+	size_t len = strnlen(inst->if_in, sizeof(inst->if_in));
+
 	names_derive(l->cfg.bridge, inst->id, n);
+	if (len > 1 && len < sizeof(inst->if_in) && inst->if_in[len - 1] == 'i')
+		snprintf(n->prefix, sizeof(n->prefix), "%.*s", (int)len - 1, inst->if_in);
 	if (inst->if_in[0])
 		snprintf(n->if_in, sizeof(n->if_in), "%s", inst->if_in);
 	if (inst->if_out[0])
@@ -112,9 +119,8 @@ static bool id_ok(const char *id)
 
 /* ---- the process backend: network plumbing ---- */
 
-/* Remove bridge ports and veths of 'n'; keeps going on errors, returns the first. */
-static int plumb_remove(struct orch_launcher *l, const struct launcher_names *n, char *err,
-			size_t errsz)
+int launcher_plumb_remove(struct orch_launcher *l, const struct launcher_names *n, char *err,
+			  size_t errsz)
 {
 	const char *ports[] = { n->br_in, n->br_out };
 	const char *ifs[] = { n->br_in, n->br_out, n->if_in, n->if_out };
@@ -144,7 +150,7 @@ static int plumb_create(struct orch_launcher *l, const struct launcher_names *n,
 	if (ret == 0)
 		ret = netdev_ovs_add_ports(&l->ovs, l->cfg.bridge, ports, 2, ofports, err, errsz);
 	if (ret < 0)
-		plumb_remove(l, n, NULL, 0);
+		launcher_plumb_remove(l, n, NULL, 0);
 	return ret;
 }
 
@@ -282,6 +288,8 @@ static void args_build(struct orch_launcher *l, const struct orch_nf_spec *spec,
 	snprintf(a->vdev_in, sizeof(a->vdev_in), "--vdev=net_af_packet0,iface=%s", nm->if_in);
 	snprintf(a->vdev_out, sizeof(a->vdev_out), "--vdev=net_af_packet1,iface=%s", nm->if_out);
 	snprintf(a->hb, sizeof(a->hb), "%u", l->cfg.heartbeat_ms);
+	snprintf(a->sleep, sizeof(a->sleep), "%u", l->cfg.idle_sleep_us);
+	snprintf(a->mbufs, sizeof(a->mbufs), "%u", l->cfg.mbufs);
 	*v++ = a->exe;
 	*v++ = "--no-huge", *v++ = "-m", *v++ = a->mem;
 	*v++ = "--no-pci", *v++ = "--no-shconf", *v++ = "--no-telemetry";
@@ -290,7 +298,8 @@ static void args_build(struct orch_launcher *l, const struct orch_nf_spec *spec,
 	*v++ = "--";
 	*v++ = "--id", *v++ = inst->id, *v++ = "--ns", *v++ = spec->name;
 	*v++ = "--store", *v++ = l->cfg.store_url, *v++ = "--stats-interval-ms", *v++ = a->hb;
-	*v++ = "--config", *v++ = a->config;
+	*v++ = "--config", *v++ = a->config, *v++ = "--idle-sleep-us", *v++ = a->sleep;
+	*v++ = "--mbufs", *v++ = a->mbufs;
 	*v = NULL;
 }
 
@@ -408,7 +417,7 @@ static int process_start(struct orch_launcher *l, const struct orch_nf_spec *spe
 {
 	struct launch_args a = { .envp = NULL };
 	struct launcher_names n;
-	uint32_t ofports[2];
+	uint32_t ofports[2] = { 0, 0 };
 	pid_t pid;
 	int ret;
 
@@ -420,15 +429,20 @@ static int process_start(struct orch_launcher *l, const struct orch_nf_spec *spe
 	ret = args_env(&a, l->cfg.store_password);
 	if (ret < 0)
 		return launcher_fail(ret, err, errsz, "instance %s: out of memory", inst->id);
-	plumb_remove(l, &n, NULL, 0);	/* leftovers of an earlier life of this id */
-	ret = plumb_create(l, &n, ofports, err, errsz);
+	if (launcher_spare_take(l, n.prefix, &n, ofports)) {
+		args_build(l, spec, inst, &n, &a);	/* the spare's names */
+	} else {
+		launcher_plumb_remove(l, &n, NULL, 0);	/* leftovers of an earlier life of this id */
+		ret = plumb_create(l, &n, ofports, err, errsz);
+	}
 	if (ret == 0)
 		ret = config_write(a.config, spec->config, err, errsz);
 	if (ret == 0)
 		ret = proc_launch(l, inst, &a, &pid, err, errsz);
 	free(a.envp);
 	if (ret < 0) {
-		plumb_remove(l, &n, NULL, 0);
+		if (ofports[0] == 0 || !launcher_spare_park(l, &n, ofports))
+			launcher_plumb_remove(l, &n, NULL, 0);
 		unlink(a.config);
 		return ret;
 	}
@@ -467,6 +481,7 @@ static int process_cleanup(struct orch_launcher *l, const struct orch_instance *
 	struct launcher_proc *p = launcher_proc_find(l, inst->id);
 	char path[PATH_MAX + ORCH_ID_MAX + 8];
 	struct launcher_names n;
+	uint32_t ofports[2] = { inst->ofport_in, inst->ofport_out };
 
 	if ((p != NULL && !launcher_proc_ended(p)) ||
 	    (p == NULL && launcher_proc_is_instance(inst->pid, inst->id)))
@@ -477,7 +492,9 @@ static int process_cleanup(struct orch_launcher *l, const struct orch_instance *
 	unlink(path);
 	path_dpdk(n.prefix, path, sizeof(path));
 	dir_remove(path);
-	return plumb_remove(l, &n, err, errsz);
+	if (launcher_spare_park(l, &n, ofports))
+		return 0;
+	return launcher_plumb_remove(l, &n, err, errsz);
 }
 
 const struct orch_launcher_ops launcher_process_ops = {

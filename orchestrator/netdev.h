@@ -67,6 +67,10 @@ int netdev_ovs_add_ports(const struct netdev_ovs *ovs, const char *bridge,
 			 const char *const *ifnames, unsigned n, uint32_t *ofports, char *err,
 			 size_t errsz);
 
+/* The ports of 'bridge', one name per line, into 'out' (truncated to 'outsize'). */
+int netdev_ovs_list_ports(const struct netdev_ovs *ovs, const char *bridge, char *out,
+			  size_t outsize, char *err, size_t errsz);
+
 /* Remove 'n' interfaces from 'bridge' in one transaction; ports that are not there are
  * not an error. */
 int netdev_ovs_del_ports(const struct netdev_ovs *ovs, const char *bridge,

@@ -337,6 +337,14 @@ int netdev_ovs_add_ports(const struct netdev_ovs *ovs, const char *bridge,
 	return ovs_wait_ofports(ovs, ifnames, n, ofports, err, errsz);
 }
 
+int netdev_ovs_list_ports(const struct netdev_ovs *ovs, const char *bridge, char *out,
+			  size_t outsize, char *err, size_t errsz)
+{
+	const char *args[] = { "list-ports", bridge };
+
+	return ovs_run(ovs, args, 2, out, outsize, err, errsz);
+}
+
 int netdev_ovs_del_ports(const struct netdev_ovs *ovs, const char *bridge,
 			 const char *const *ifnames, unsigned n, char *err, size_t errsz)
 {

@@ -15,6 +15,8 @@
 #define OFPORT_WAIT_MS 5000
 
 /* Run ovs-vsctl with the NULL-terminated arguments 'args'; output into 'out'. */
+#define ORCH_RMEM_MIN (1ul << 20)
+
 static int vsctl(const struct orch_cfg *cfg, const char *const *args, char *out, size_t outsz,
 		 char *err, size_t errsz)
 {
@@ -132,10 +134,29 @@ static int uplink_ensure(const struct orch_cfg *cfg, const char *field, const ch
 	return rc;
 }
 
+/* OVS's userspace datapath reads every port through an AF_PACKET socket with the default
+ * receive buffer; a flow table change keeps its main thread busy for milliseconds, and
+ * with the kernel's 208 KB default every flow through the bridge loses packets then. */
+static void rmem_check(void)
+{
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/sys/net/core/rmem_default", "r");
+
+	if (f == NULL)
+		return;
+	if (fscanf(f, "%lu", &v) == 1 && v < ORCH_RMEM_MIN)
+		NF_LOG(WARN, ORCH_LOG, "net.core.rmem_default is %lu: the switch's ports will drop "
+		       "packets whenever the steering changes; raise it (sysctl -w "
+		       "net.core.rmem_max=4194304 net.core.rmem_default=4194304)", v);
+	fclose(f);
+}
+
 int orch_bridge_setup(const struct orch_cfg *cfg, uint32_t *uplink_in, uint32_t *uplink_out,
 		      char *err, size_t errsz)
 {
 	int rc = bridge_ensure(cfg, err, errsz);
+
+	rmem_check();
 
 	if (rc == 0)
 		rc = controller_ensure(cfg, err, errsz);

@@ -207,7 +207,8 @@ static void orphans_stop(struct orch *o)
 		    !cmdline_instance(e->d_name, id, sizeof(id), ifc, sizeof(ifc)))
 			continue;
 		launcher_ifnames(o->cfg.launcher.bridge, id, in, out, bin, bout);
-		if (strcmp(in, ifc) != 0 || id_known(o, id))
+		if (id_known(o, id) ||
+		    (strcmp(in, ifc) != 0 && !launcher_iface_ours(o->launcher, ifc)))
 			continue;
 		NF_LOG(WARN, ORCH_LOG, "instance %s (pid %s) runs on bridge %s without a record: "
 		       "stopping it", id, e->d_name, o->cfg.launcher.bridge);
@@ -215,6 +216,20 @@ static void orphans_stop(struct orch *o)
 	}
 	if (d != NULL)
 		closedir(d);
+}
+
+/* Whether an instance record uses the port pair with names from 'base' (launcher). */
+static bool base_in_use(const char *base, void *arg)
+{
+	struct orch *o = arg;
+	size_t len = strlen(base);
+
+	for (struct orch_nf *nf = o->nfs; nf != NULL; nf = nf->next)
+		for (unsigned i = 0; i < ORCH_NF_ENTRIES; i++)
+			if (nf->insts[i].in_use && strncmp(nf->insts[i].rec.if_in, base, len) == 0 &&
+			    strcmp(nf->insts[i].rec.if_in + len, "i") == 0)
+				return true;
+	return false;
 }
 
 int orch_restore(struct orch *o, char *err, size_t errsz)
@@ -237,6 +252,7 @@ int orch_restore(struct orch *o, char *err, size_t errsz)
 		return rc;
 	}
 	orphans_stop(o);
+	launcher_spares_adopt(o->launcher, base_in_use, o);
 	for (struct orch_nf *nf = o->nfs; nf != NULL; nf = nf->next) {
 		for (unsigned i = 0; i < ORCH_NF_ENTRIES; i++)
 			n_inst += nf->insts[i].in_use;

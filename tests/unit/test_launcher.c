@@ -364,6 +364,7 @@ static void fixture_cfg(void)
 	snprintf(cfg.bin_dir, sizeof(cfg.bin_dir), "%s", bin);
 	snprintf(cfg.bridge, sizeof(cfg.bridge), "brl%d", (int)(getpid() % 1000000));
 	cfg.heartbeat_ms = HB_MS;
+	cfg.spare_ports = 0;	/* cleanup removes everything; spare_ports_are_reused sets it */
 	run_dirs_sweep();
 	snprintf(run_dir, sizeof(run_dir), "/tmp/snf-launch-%d-XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(run_dir), "mkdtemp: %s", strerror(errno));
@@ -530,6 +531,83 @@ Test(launcher, adopt_after_restart)
 	cr_assert_eq(launcher_cleanup(l, inst, err, sizeof(err)), 0, "%s", err);
 	assert_clean("nat-3");
 	memset(inst, 0, sizeof(*inst));
+}
+
+/* Kill 'inst' and wait for its exit. */
+static void kill_and_wait(struct orch_instance *inst)
+{
+	int fd = launcher_watch_fd(l, inst);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(kill(inst->pid, SIGKILL), 0);
+	cr_assert(readable(fd, EXIT_WAIT_MS));
+	cr_assert_eq(launcher_check_exit(l, inst, NULL), 1);
+}
+
+static bool is_base_in_use(const char *base, void *arg)
+{
+	return strncmp((const char *)arg, base, strlen(base)) == 0;
+}
+
+/* With spare_ports, an ended instance's ports stay on the bridge and the next launch takes
+ * them (no port added or removed); beyond the limit they go; after a restart the pairs
+ * no record uses are spares again. */
+Test(launcher, spare_ports_are_reused)
+{
+	struct orch_instance *a, *b, *c;
+	char err[256] = "", a_in[ORCH_IFNAME_MAX], a_bin[ORCH_IFNAME_MAX];
+	char x[ORCH_IFNAME_MAX], y[ORCH_IFNAME_MAX], z[ORCH_IFNAME_MAX], w[ORCH_IFNAME_MAX];
+	uint32_t a_ofport;
+
+	launcher_destroy(l);
+	cfg.spare_ports = 1;
+	l = launcher_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(l, "%s", err);
+	a = start_ready("nat-1", NULL);
+	snprintf(a_in, sizeof(a_in), "%s", a->if_in);
+	snprintf(a_bin, sizeof(a_bin), "%s", a->br_in);
+	a_ofport = a->ofport_in;
+	kill_and_wait(a);
+	cr_assert_eq(launcher_cleanup(l, a, err, sizeof(err)), 0, "%s", err);
+	cr_assert(netdev_exists(a_in) && bridge_has_port(a_bin), "the ports of nat-1 are kept");
+	cr_assert_not(file_exists(run_file("nat-1", "json")), "its config goes");
+	memset(a, 0, sizeof(*a));
+	/* nat-2 runs on them: same names, same OpenFlow ports, and nothing of its own. */
+	b = start_ready("nat-2", NULL);
+	cr_assert_str_eq(b->if_in, a_in);
+	cr_assert_str_eq(b->br_in, a_bin);
+	cr_assert_eq(b->ofport_in, a_ofport);
+	launcher_ifnames(cfg.bridge, "nat-2", x, y, z, w);
+	cr_assert_not(netdev_exists(x), "nat-2 created %s", x);
+	/* nat-3 gets new ports (no spare left); when both end, one pair is kept (the limit). */
+	c = start_ready("nat-3", NULL);
+	cr_assert_str_neq(c->if_in, a_in);
+	kill_and_wait(b);
+	kill_and_wait(c);
+	cr_assert_eq(launcher_cleanup(l, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(launcher_cleanup(l, c, err, sizeof(err)), 0, "%s", err);
+	cr_assert(netdev_exists(a_in), "the first pair parked is kept");
+	assert_clean("nat-3");
+	memset(b, 0, sizeof(*b));
+	memset(c, 0, sizeof(*c));
+	/* A restarted launcher adopts the pair when no record uses it, not when one does. */
+	launcher_destroy(l);
+	l = launcher_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(l, "%s", err);
+	launcher_spares_adopt(l, is_base_in_use, a_in);
+	cr_assert(netdev_exists(a_in), "a pair in use is left alone");
+	launcher_spares_adopt(l, is_base_in_use, "none");
+	b = start_ready("nat-4", NULL);
+	cr_assert_str_eq(b->if_in, a_in, "the adopted pair is reused");
+	kill_and_wait(b);
+	cfg.spare_ports = 0;
+	launcher_destroy(l);
+	l = launcher_create(&cfg, err, sizeof(err));
+	cr_assert_not_null(l, "%s", err);
+	cr_assert_eq(launcher_cleanup(l, b, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not(netdev_exists(a_in), "spare_ports 0: removed");
+	cr_assert_not(bridge_has_port(a_bin));
+	memset(b, 0, sizeof(*b));
 }
 
 /* In a child process (the first orchestrator): start 'inst' and exit without stopping it. */

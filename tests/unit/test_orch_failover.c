@@ -409,6 +409,28 @@ static void probe_settled(void)
 		cr_log_warn("%ld connection(s) still waiting for an echo after 20 s", stalled);
 }
 
+/* Packets the switch's sockets dropped so far (their receive buffers were full: the
+ * switch did not read them in time), from ss's skmem "d" of ovs-vswitchd's packet sockets. */
+static long ovs_sock_drops(void)
+{
+	char out[16384];
+	long total = 0;
+
+	if (sh_out(out, sizeof(out), "ss -f link -a -m -p | grep ovs-vswitchd | "
+		   "grep -o ',d[0-9]*)' | tr -dc '0-9\\n'") != 0)
+		return -1;
+	for (char *p = out; *p != '\0';) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		total += v;
+		p = end == p ? p + 1 : end;
+	}
+	return total;
+}
+
+static long drops_at_mark;
+
 /* Start a new measuring phase of the probe (SIGUSR1) and wait until it took it. */
 static void probe_mark(void)
 {
@@ -421,6 +443,7 @@ static void probe_mark(void)
 	phase = probe_int(r, "phase");
 	t0 = mono_ms();
 	json_decref(r);
+	drops_at_mark = ovs_sock_drops();
 	kill(probe_cli, SIGUSR1);
 	do {
 		sleep_ms(50);
@@ -447,8 +470,9 @@ static double probe_check(const char *phase, double limit)
 	json_array_foreach(json_object_get(r, "per_conn"), i, c)
 		slow += probe_real(c, "phase_max_gap_ms") > 200.0;
 	cr_log_info("%s: longest gap %.1f ms (%u of %d connections silent > 200 ms), %ld echoes so "
-		    "far, %ld broken, %ld resets", phase, gap, slow, CONNS, probe_int(r, "echoes"), broken,
-		    resets);
+		    "far, %ld broken, %ld resets; the switch's sockets dropped %ld packets", phase, gap,
+		    slow, CONNS, probe_int(r, "echoes"), broken, resets,
+		    ovs_sock_drops() - drops_at_mark);
 	json_decref(r);
 	cr_expect_eq(resets, 0, "%s: %ld connection(s) reset (%s)", phase, resets, path_in("probe.json"));
 	cr_assert_eq(broken, 0, "%s: %ld connection(s) broke (%s)", phase, broken, path_in("probe.json"));
@@ -631,8 +655,8 @@ static void orch_write_config(void)
 	fprintf(f, "{\"listen\": \"127.0.0.1:%d\", \"redis\": \"127.0.0.1:%u\", \"ovs_db\": "
 		"\"unix:%s/db.sock\", \"bridge\": \"%s\", \"openflow\": \"127.0.0.1:%d\", "
 		"\"heartbeat_ms\": 100, \"nf_bin_dir\": \"%s\", \"run_dir\": \"%s\", "
-		"\"nf_mem_mb\": 256, \"nf_lcore\": %ld, \"nf_nice\": -5}\n", API_PORT, rs.port,
-		ovs.dir, bridge, OF_PORT, bin_dir, path_in("run"), sysconf(_SC_NPROCESSORS_ONLN) - 1);
+		"\"nf_mem_mb\": 256, \"nf_lcore\": -1, \"nf_nice\": -5}\n", API_PORT, rs.port,
+		ovs.dir, bridge, OF_PORT, bin_dir, path_in("run"));
 	fclose(f);
 }
 

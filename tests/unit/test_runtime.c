@@ -228,6 +228,7 @@ static const struct bad_case bad_cases[] = {
 	{ 2, "--mbufs 12x", "--mbufs: '12x' is not a number" },
 	{ 2, "--mbufs 5", "--mbufs: 5 is out of range" },
 	{ 2, "--idle-exit-ms -1", "--idle-exit-ms: '-1' is not a number" },
+	{ 2, "--idle-sleep-us 1001", "--idle-sleep-us: 1001 is out of range" },
 	{ 2, "--stats-interval-ms 99999999999999999999", "--stats-interval-ms" },
 	{ 2, "--store-timeout-ms 0", "--store-timeout-ms" },
 	{ 2, "--mode bogus", "--mode: 'bogus'" },
@@ -311,6 +312,67 @@ Test(runtime, idle_exit_waits_for_a_first_packet, .timeout = 60)
 	kill(run.pid, SIGINT);
 	cr_assert(nf_wait(5000), "still running 5 s after SIGINT");
 	cr_assert(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0);
+}
+
+/* CPU time (user + system) of process 'pid' so far, in clock ticks. */
+static unsigned long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* after the command name: state, then fields 4.. */
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st),
+		     2);
+	return ut + st;
+}
+
+/* CPU ticks an idle nf-passthru spends over one second with NF options 'args'. */
+static unsigned long idle_cpu_ticks(const char *args)
+{
+	unsigned long t0;
+
+	nf_spawn(2, "--stats-interval-ms 0 --mode local %s", args);
+	nf_wait_ready();
+	sleep_ms(300);	/* reads both pcaps to the end, then idles */
+	t0 = proc_cpu_ticks(run.pid);
+	sleep_ms(1000);
+	t0 = proc_cpu_ticks(run.pid) - t0;
+	cr_assert_eq(kill(run.pid, SIGTERM), 0);
+	expect_clean_exit();
+	return t0;
+}
+
+/* --idle-sleep-us: everything is still forwarded, and an idle loop gives its CPU away
+ * (busy polling takes the whole CPU; measured side by side, the bound is loose). */
+Test(runtime, idle_sleep_forwards_and_frees_the_cpu, .timeout = 60)
+{
+	static struct golden_pkts in0, in1;
+	unsigned long busy, sleepy;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	pkts_make(&in0, 8, 40);
+	pkts_make(&in1, 9, 3);
+	pcap_write(path("in0.pcap"), &in0);
+	pcap_write(path("in1.pcap"), &in1);
+	sleepy = idle_cpu_ticks("--idle-sleep-us 1000");
+	expect_pcap(path("out1.pcap"), &in0);
+	expect_pcap(path("out0.pcap"), &in1);
+	cr_expect_eq(nfproc_counter(&run, "rx"), 43);
+	busy = idle_cpu_ticks("--idle-sleep-us 0");
+	cr_log_info("idle for 1 s: %lu CPU ticks busy-polling, %lu with --idle-sleep-us 1000 "
+		    "(%ld ticks a second)", busy, sleepy, hz);
+	cr_expect_lt(sleepy, (unsigned long)hz / 4, "an idle NF with --idle-sleep-us 1000 used %lu "
+		     "of %ld CPU ticks in a second", sleepy, hz);
+	cr_expect_gt(busy, sleepy);
 }
 
 Test(runtime, store_down_does_not_hurt_forwarding, .timeout = 60)
