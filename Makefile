@@ -123,8 +123,9 @@ test: deps
 test-run: all $(FUZZ_BINS)
 	BUILD=$(BUILD) tests/run_tests.sh
 
-# The end-to-end failover test: OVS + Redis + nfv-orchestrator + nf-nat instances, 200 TCP
-# connections through a kill -9, a hang, scaling, an orchestrator restart (about a minute).
+# The end-to-end failover test alone (`make test` runs it too): OVS + Redis +
+# nfv-orchestrator + nf-nat instances, 200 TCP connections through a kill -9, a hang,
+# scaling, an orchestrator restart (about a minute).
 test-failover: all
 	$(BUILD)/tests/test_orch_failover --verbose=0
 

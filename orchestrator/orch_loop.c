@@ -1,6 +1,6 @@
 /* The main loop: one poll over the wake-up eventfd, the OpenFlow connection and every
- * instance's pidfd, plus the timers: heartbeats (every half interval), autoscaling (every
- * interval), the reconciler (when woken, and twice a second). */
+ * instance's pidfd, plus the timers: heartbeats (every tenth of the interval), autoscaling
+ * (every interval), the reconciler (when woken, and twice a second). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -405,7 +405,9 @@ static void loop_timers_run(struct orch *o, struct loop_timers *t)
 	}
 	if (now >= t->monitor) {
 		orch_monitor_poll(o);
-		t->monitor = now + (hb / 2 > 10 ? hb / 2 : 10);
+		/* A tenth of the interval: a hung instance is declared dead within about 3
+		 * intervals of its last heartbeat (one store round trip per poll). */
+		t->monitor = now + (hb / 10 > 5 ? hb / 10 : 5);
 	}
 	if (now >= t->autoscale) {
 		orch_autoscale_tick(o);

@@ -38,11 +38,37 @@ static void sleep_ms(unsigned ms)
 
 /* ---- Network namespace ---- */
 
+/* Raise the unsigned value in sysctl file 'path' to at least 'min'. */
+static void sysctl_raise(const char *path, unsigned long min)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(path, "r");
+
+	if (f != NULL) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	if (v >= min || (f = fopen(path, "w")) == NULL)
+		return;
+	fprintf(f, "%lu\n", min);
+	fclose(f);
+}
+
+/* The userspace datapath reads every port through an AF_PACKET socket with the default
+ * receive buffer (net.core.rmem_default, global): at 200 KB a few milliseconds of work
+ * in its main thread (a flow table change and the upcalls after it) overflow it and
+ * packets of every flow are lost. Deployments raise it; so do the tests (deploy/demo.sh
+ * too), before leaving the first network namespace: only there can it be written. */
+#define OVS_RMEM_MIN (4ul << 20)
+
 int ovs_private_netns(void)
 {
 	struct ifreq ifr = { .ifr_name = "lo" };
 	int fd, rc = 0;
 
+	sysctl_raise("/proc/sys/net/core/rmem_max", OVS_RMEM_MIN);
+	sysctl_raise("/proc/sys/net/core/rmem_default", OVS_RMEM_MIN);
 	if (unshare(CLONE_NEWNET) < 0)
 		return -errno;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -311,30 +337,6 @@ static int start_ovsdb(struct ovs *o)
 	return rc;
 }
 
-/* Raise the unsigned value in sysctl file 'path' to at least 'min'. */
-static void sysctl_raise(const char *path, unsigned long min)
-{
-	unsigned long v = 0;
-	FILE *f = fopen(path, "r");
-
-	if (f != NULL) {
-		if (fscanf(f, "%lu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	if (v >= min || (f = fopen(path, "w")) == NULL)
-		return;
-	fprintf(f, "%lu\n", min);
-	fclose(f);
-}
-
-/* The userspace datapath reads every port through an AF_PACKET socket with the default
- * receive buffer (net.core.rmem_default, global): at 200 KB a few milliseconds of work
- * in its main thread (a flow table change and the upcalls after it) overflow it and
- * packets of every flow are lost. Deployments raise it; so do the tests (deploy/demo.sh
- * too). */
-#define OVS_RMEM_MIN (4ul << 20)
-
 int ovs_start_vswitchd(struct ovs *o)
 {
 	char db[200], ctl[200], log[200], pidf[200];
@@ -348,8 +350,6 @@ int ovs_start_vswitchd(struct ovs *o)
 	snprintf(log, sizeof(log), "--log-file=%s/ovs-vswitchd.log", o->dir);
 	snprintf(pidf, sizeof(pidf), "--pidfile=%s/ovs-vswitchd.pid", o->dir);
 	unlink(ctl + strlen("--unixctl="));	/* a killed daemon's socket */
-	sysctl_raise("/proc/sys/net/core/rmem_max", OVS_RMEM_MIN);
-	sysctl_raise("/proc/sys/net/core/rmem_default", OVS_RMEM_MIN);
 	o->vs_pid = spawn(o, "ovs-vswitchd", argv);
 	if (o->vs_pid < 0) {
 		o->vs_pid = 0;

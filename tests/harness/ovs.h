@@ -27,7 +27,9 @@ struct ovs {
 
 /* Move the calling process (the test) into a new network namespace with loopback up:
  * taps and listeners of the test stay private and vanish with it. Needs root. Call it
- * before ovs_start() and before opening any socket the test shares with OVS. */
+ * before ovs_start() and before opening any socket the test shares with OVS. First it
+ * raises net.core.rmem_default and rmem_max (global) to 4 MB, as a userspace-datapath
+ * switch needs (see ovs.c). */
 int ovs_private_netns(void);
 
 /* Create the database, start ovsdb-server and ovs-vswitchd and wait until both answer.

@@ -1239,3 +1239,137 @@ Test(orch_failover, kill_hang_scale_restart_under_200_connections)
 	phase_autoscale();
 	report();
 }
+
+/* ---- `make bench`: failover and scale-out over repeated runs ---- */
+
+#define BENCH_KILLS 10
+#define BENCH_HUNG 3
+#define BENCH_SCALES 5
+
+struct bench_series {
+	const char *what, *target;
+	double v[BENCH_KILLS];
+	unsigned n;
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One Markdown table row: runs, median, max. */
+static void bench_row(struct bench_series *s)
+{
+	double v[BENCH_KILLS];
+
+	memcpy(v, s->v, s->n * sizeof(v[0]));
+	qsort(v, s->n, sizeof(v[0]), cmp_double);
+	printf("| %s | %u | %.1f ms | %.1f ms | %s |\n", s->what, s->n,
+	       s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2, v[s->n - 1], s->target);
+}
+
+static void bench_kills(struct bench_series *gap, struct bench_series *rr,
+			struct bench_series *k2r)
+{
+	for (unsigned i = 0; i < BENCH_KILLS; i++) {
+		double detect;
+
+		rr->v[i] = fail_instance("bench kill -9", SIGKILL, 3, &detect);
+		k2r->v[i] = detect + rr->v[i];
+		gap->v[i] = probe_check("bench kill -9", GAP_MAX_MS);
+	}
+	gap->n = rr->n = k2r->n = BENCH_KILLS;
+}
+
+static void bench_hung(struct bench_series *detect, struct bench_series *gap)
+{
+	for (unsigned i = 0; i < BENCH_HUNG; i++) {
+		fail_instance("bench SIGSTOP", SIGSTOP, 3, &detect->v[i]);
+		gap->v[i] = probe_check("bench SIGSTOP", 0);
+	}
+	detect->n = gap->n = BENCH_HUNG;
+}
+
+/* Scale 3 -> 4 (time from the call until the new instance carries traffic), then back. */
+static void bench_scale(struct bench_series *out, struct bench_series *gap)
+{
+	char resp[65536];
+
+	for (unsigned i = 0; i < BENCH_SCALES; i++) {
+		struct inst_view before[MAX_INSTS];
+		unsigned ready;
+		int n = nf_insts(before, &ready);
+		uint64_t t0;
+
+		probe_mark();
+		t0 = mono_ms();
+		cr_assert_eq(http("POST", "/v1/nfs/" NF_NAME "/scale", "{\"instances\": 4}", resp), 200,
+			     "%s", resp);
+		out->v[i] = scale_traffic_ms(t0, before, n);
+		wait_ready(4, "bench scale to 4");
+		cr_assert_eq(http("POST", "/v1/nfs/" NF_NAME "/scale", "{\"instances\": 3}", resp), 200,
+			     "%s", resp);
+		wait_ready(3, "bench scale to 3");
+		sleep_ms(SETTLE_MS);
+		gap->v[i] = probe_check("bench scale 3 -> 4 -> 3", GAP_MAX_MS);
+	}
+	out->n = gap->n = BENCH_SCALES;
+}
+
+/* The same measuring phases with no event: the machine's own noise in the longest gap. */
+static void bench_quiet(struct bench_series *gap)
+{
+	for (unsigned i = 0; i < BENCH_HUNG; i++) {
+		probe_mark();
+		sleep_ms(SETTLE_MS + 1000);
+		gap->v[i] = probe_check("bench, no event", GAP_MAX_MS);
+	}
+	gap->n = BENCH_HUNG;
+}
+
+enum { B_QUIET, B_GAP, B_RR, B_K2R, B_HDET, B_HGAP, B_SCALE, B_SGAP, B__N };
+
+static const char *const bench_names[B__N][2] = {
+	[B_QUIET] = { "longest gap with no event (this machine's noise)", "-" },
+	[B_GAP] = { "longest gap after kill -9 (any connection)", "<= 10 ms median" },
+	[B_RR] = { "kill -9: detection to reroute (orchestrator)", "-" },
+	[B_K2R] = { "kill -9: signal to reroute (with the kernel's exit)", "-" },
+	[B_HDET] = { "SIGSTOP: signal to detection (heartbeat 100 ms)", "<= 300 ms" },
+	[B_HGAP] = { "longest gap after SIGSTOP", "-" },
+	[B_SCALE] = { "scale-out: REST call to traffic on the new instance", "<= 1000 ms" },
+	[B_SGAP] = { "longest gap, scale 3 -> 4 -> 3", "-" },
+};
+
+/* Run by `make bench` (SNF_FAILOVER_BENCH=1): prints a Markdown section. */
+Test(orch_failover, bench_failover_and_scale_out, .timeout = 900)
+{
+	static struct bench_series b[B__N];
+	json_t *r;
+
+	if (getenv("SNF_FAILOVER_BENCH") == NULL)
+		cr_skip_test("the failover benchmark runs with make bench (SNF_FAILOVER_BENCH=1)");
+	for (unsigned i = 0; i < B__N; i++)
+		b[i].what = bench_names[i][0], b[i].target = bench_names[i][1];
+	orch_start();
+	phase_create();
+	phase_traffic();
+	bench_quiet(&b[B_QUIET]);
+	bench_kills(&b[B_GAP], &b[B_RR], &b[B_K2R]);
+	bench_hung(&b[B_HDET], &b[B_HGAP]);
+	bench_scale(&b[B_SCALE], &b[B_SGAP]);
+	proc_end(&probe_cli, SIGTERM);
+	r = probe_report();
+	printf("\n## Failover and scale-out (NAT, 3 instances, %d TCP connections, a message "
+	       "every 10 ms each, OVS userspace)\n\n", CONNS);
+	printf("| measure | runs | median | max | target |\n|---|---|---|---|---|\n");
+	for (unsigned i = 0; i < B__N; i++)
+		bench_row(&b[i]);
+	printf("| connections broken / reset over the %u events | %d | %ld / %ld | | 0 |\n",
+	       BENCH_KILLS + BENCH_HUNG + 2 * BENCH_SCALES, CONNS, probe_int(r, "broken"),
+	       probe_int(r, "resets"));
+	fflush(stdout);
+	cr_assert_eq(probe_int(r, "broken"), 0);
+	json_decref(r);
+}
