@@ -15,6 +15,7 @@
  * the test, and the orchestrator and its instances run in a PID namespace (with its own
  * /proc) whose init dies with the test: nothing outlives it, whatever happens. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -913,6 +914,41 @@ static struct inst_view pick_instance(void)
 	return v[0];
 }
 
+/* The pid, in our own PID namespace, of process 'nspid' of the instances' namespace (the
+ * last NSpid of /proc/<pid>/status), or -1. Signals sent with it leave at a known time,
+ * unlike through a shell started in that namespace. */
+static pid_t host_pid(long nspid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = -1;
+
+	while (d != NULL && found < 0 && (e = readdir(d)) != NULL) {
+		char path[300], line[256];
+		FILE *f;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/status", e->d_name);
+		f = fopen(path, "r");
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+			char *last;
+
+			if (strncmp(line, "NSpid:", 6) != 0)
+				continue;
+			last = strrchr(line, '\t');
+			if (last != NULL && last != strchr(line, '\t') && atol(last + 1) == nspid)
+				found = (pid_t)atol(e->d_name);
+			break;
+		}
+		if (f != NULL)
+			fclose(f);
+	}
+	if (d != NULL)
+		closedir(d);
+	return found;
+}
+
 /* Kill (SIGKILL) or freeze (SIGSTOP) an instance; wait for failed and replaced; returns
  * the detection-to-reroute time from the event. */
 static double fail_instance(const char *phase, int sig, unsigned want, double *detect_ms)
@@ -920,11 +956,14 @@ static double fail_instance(const char *phase, int sig, unsigned want, double *d
 	struct inst_view v = pick_instance();
 	char detail[512] = "";
 	uint64_t since = wall_ms() - 1, t_sig, t_failed;
+	pid_t pid = host_pid(v.pid);
 	double rr;
 
+	cr_assert_gt(pid, 0, "%s: pid %ld of the instances' namespace not found", v.id, v.pid);
 	probe_mark();
 	t_sig = wall_ms();
-	cr_assert_eq(sh("kill -%d %ld", sig, v.pid), 0, "kill -%d %s (pid %ld)", sig, v.id, v.pid);
+	cr_assert_eq(kill(pid, sig), 0, "kill -%d %s (pid %ld): %s", sig, v.id, v.pid,
+		     strerror(errno));
 	t_failed = wait_event("failed", v.id, since, detail, sizeof(detail));
 	cr_log_info("%s: %s (pid %ld) failed: %s", phase, v.id, v.pid, detail);
 	if (detect_ms != NULL)
