@@ -127,7 +127,7 @@ test-run: all $(FUZZ_BINS)
 # nfv-orchestrator + nf-nat instances, 200 TCP connections through a kill -9, a hang,
 # scaling, an orchestrator restart (about a minute).
 test-failover: all
-	$(BUILD)/tests/test_orch_failover --verbose=0
+	$(BUILD)/tests/test_orch_failover --verbose=0 --jobs=1
 
 # Longer fuzzing: FUZZ_SECONDS per target (default 600), corpus kept in $(BUILD)/fuzz/corpus/.
 fuzz: $(FUZZ_BINS)

@@ -10,7 +10,7 @@ set -u
 RUN=/run/snf-demo
 OVS_DIR=$RUN/ovs
 NAMESPACES="snf-client snf-server"
-LINKS="snf-cli snf-srv snf-demo"
+LINKS="snf-cli snf-srv snf-cli-fw snf-srv-fw snf-cli-lb snf-srv-lb snf-demo"
 # pid file name : what its command line must contain (guards against a reused pid), in
 # the order they are stopped. The orchestrator goes before OVS (it stops its instances'
 # ports), OVS before Redis.

@@ -1,19 +1,21 @@
 #!/bin/bash
 # Live demo of the whole system on this machine (root): a private Redis, a private Open
-# vSwitch (userspace datapath) and nfv-orchestrator; a NAT with 3 instances launched through
-# the REST API (nfvctl); a client and a server network namespace joined through the bridge,
-# with 50 long-lived TCP connections through the NAT; then one instance is killed with
-# SIGKILL: the orchestrator takes it out of the steering, launches a replacement, and every
-# connection survives (the mappings are in Redis). It leaves everything running;
-# `make demo-stop` (deploy/demo-stop.sh) removes it.
+# vSwitch (userspace datapath) and nfv-orchestrator; three NFs launched through the REST API
+# (nfvctl), each on its own pair of uplinks of the one bridge: a NAT with 3 instances, a
+# stateful firewall with 2 and a load balancer with 2; a client and a server network
+# namespace joined through the bridge, with 50 long-lived TCP connections through the NAT;
+# then one NAT instance is killed with SIGKILL: the orchestrator takes it out of the
+# steering, launches a replacement, and every connection survives (the mappings are in
+# Redis). It leaves everything running; `make demo-stop` (deploy/demo-stop.sh) removes it.
 #
-# Topology (the bridge steers each flow to one NAT instance by a hash of its addresses):
+# Topology (the bridge steers each flow to one instance of its NF by a hash of its addresses):
 #
-#   netns snf-client                 root netns                          netns snf-server
-#   eth0 10.0.0.2/24 --veth-- snf-cli [OVS bridge snf-demo] snf-srv --veth-- eth0 198.51.100.1/24
-#                                      |        |        |
-#                                   nat-1    nat-2    nat-3   (nf-nat, af_packet on veths;
-#                                                              public address 203.0.113.1)
+#   netns snf-client              root netns: OVS bridge snf-demo            netns snf-server
+#   eth0 10.0.0.2   -- snf-cli    -> NAT nat-1..3 (public 203.0.113.1) -> snf-srv    -- eth0 198.51.100.1
+#   eth1 10.0.1.2   -- snf-cli-fw -> firewall fw-1..2 (allow tcp 8080) -> snf-srv-fw -- eth1 198.51.101.1
+#   eth2 10.0.2.2   -- snf-cli-lb -> LB lb-1..2 (VIP 192.0.2.10:80)    -> snf-srv-lb -- eth2 198.51.102.1, .2
+#
+# (the LB's clients are on its outside uplink, snf-cli-lb; its backends on the inside one)
 set -eu
 
 DEPLOY=$(cd "$(dirname "$0")" && pwd)
@@ -33,6 +35,11 @@ OF_PORT=16653
 CLIENT_IP=10.0.0.2
 SERVER_IP=198.51.100.1
 PUBLIC_IP=203.0.113.1
+FW_CLIENT_IP=10.0.1.2
+FW_SERVER_IP=198.51.101.1
+LB_CLIENT_IP=10.0.2.2
+LB_VIP=192.0.2.10
+LB_BACKENDS="198.51.102.1 198.51.102.2"
 PROBE_PORT=7777
 HTTP_PORT=8080
 CONNS=${DEMO_CONNS:-50}
@@ -107,9 +114,13 @@ preflight() {
 		python3 setsid nsenter curl; do
 		command -v "$tool" >/dev/null || die "'$tool' is not installed: run 'make deps'"
 	done
-	for b in nf-nat nfv-orchestrator nfvctl tcpprobe; do
+	for b in nf-nat nf-firewall nf-lb nfv-orchestrator nfvctl tcpprobe; do
 		[ -x "$BUILD/$b" ] || die "$BUILD/$b is missing: run 'make all'"
 	done
+}
+
+# After the previous demo is gone: our API port must be free.
+api_port_free() {
 	if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$API_PORT" 2>/dev/null; then
 		die "something already listens on 127.0.0.1:$API_PORT"
 	fi
@@ -182,27 +193,40 @@ ns_if() {
 	"${x[@]}" ip link set "$ifc" up
 }
 
-# 3. The client and server namespaces; their veths' root ends are the bridge's uplinks.
+# link NS IF ROOT_END ADDR/LEN: a veth IF in NS with ADDR, its other end ROOT_END (an uplink).
+link() {
+	ip link add "$3" type veth peer name "$2" netns "$1"
+	ip -n "$1" addr add "$4" dev "$2"
+	ns_if "$1" "$2"
+	ns_if "" "$3"
+}
+
+# 3. The client and server namespaces; their veths' root ends are the NFs' uplinks. Each
+# side reaches the other on its link (ARP passes through the bridge; the orchestrator
+# answers ARP for the NAT's public address and the LB's VIP).
 make_topology() {
-	step "3/8 namespaces $NS_C ($CLIENT_IP) and $NS_S ($SERVER_IP), uplinks $UP_IN/$UP_OUT"
+	local b
+	step "3/8 namespaces $NS_C and $NS_S, three uplink pairs (NAT, firewall, LB)"
 	ip netns add "$NS_C"
 	ip netns add "$NS_S"
-	ip link add "$UP_IN" type veth peer name eth0 netns "$NS_C"
-	ip link add "$UP_OUT" type veth peer name eth0 netns "$NS_S"
 	ip -n "$NS_C" link set lo up
 	ip -n "$NS_S" link set lo up
-	ip -n "$NS_C" addr add "$CLIENT_IP/24" dev eth0
-	ip -n "$NS_S" addr add "$SERVER_IP/24" dev eth0
-	ns_if "$NS_C" eth0
-	ns_if "$NS_S" eth0
-	ns_if "" "$UP_IN"
-	ns_if "" "$UP_OUT"
-	# The client reaches the servers' subnet on its link (ARP passes through the bridge);
-	# the server reaches the NAT's public address on its link (the orchestrator's bridge
-	# answers ARP for it).
+	link "$NS_C" eth0 "$UP_IN" "$CLIENT_IP/24"
+	link "$NS_S" eth0 "$UP_OUT" "$SERVER_IP/24"
 	ip -n "$NS_C" route add 198.51.100.0/24 dev eth0
 	ip -n "$NS_S" route add "$PUBLIC_IP/32" dev eth0
-	echo "   client eth0 $CLIENT_IP, route 198.51.100.0/24 on link; server eth0 $SERVER_IP, route $PUBLIC_IP/32 on link"
+	echo "   NAT:      client eth0 $CLIENT_IP -> $UP_IN | $UP_OUT -> server eth0 $SERVER_IP"
+	link "$NS_C" eth1 snf-cli-fw "$FW_CLIENT_IP/24"
+	link "$NS_S" eth1 snf-srv-fw "$FW_SERVER_IP/24"
+	ip -n "$NS_C" route add 198.51.101.0/24 dev eth1
+	ip -n "$NS_S" route add 10.0.1.0/24 dev eth1
+	echo "   firewall: client eth1 $FW_CLIENT_IP -> snf-cli-fw | snf-srv-fw -> server eth1 $FW_SERVER_IP"
+	link "$NS_C" eth2 snf-cli-lb "$LB_CLIENT_IP/24"
+	link "$NS_S" eth2 snf-srv-lb "${LB_BACKENDS%% *}/24"
+	for b in ${LB_BACKENDS#* }; do ip -n "$NS_S" addr add "$b/24" dev eth2; done
+	ip -n "$NS_C" route add "$LB_VIP/32" dev eth2
+	ip -n "$NS_S" route add 10.0.2.0/24 dev eth2
+	echo "   LB:       client eth2 $LB_CLIENT_IP -> snf-cli-lb | snf-srv-lb -> backends eth2 $LB_BACKENDS"
 }
 
 health_ok() {
@@ -243,17 +267,40 @@ ready_is() {
 	[ "$(ready_count)" -ge "$1" ]
 }
 
-# 5. A NAT with three instances, through the REST API.
-launch_nat() {
+nf_ready_is() {
+	[ "$(nfvctl --json get "$1" | json "d['status']['ready']")" -ge "$2" ]
+}
+
+# 5. The NFs, through the REST API: the NAT on the orchestrator's default uplinks, the
+# firewall and the LB each on their own.
+launch_nfs() {
 	local t
-	step "5/8 nfvctl launch nat --instances 3 (public address $PUBLIC_IP)"
+	step "5/8 nfvctl launch: nat (3 instances), firewall (2), lb (2)"
 	cat >"$RUN/nat.json" <<-EOF
 	{"public_ips": ["$PUBLIC_IP"], "port_range": [20000, 29999]}
 	EOF
+	cat >"$RUN/fw.json" <<-EOF
+	{"default": "deny",
+	 "rules": [{"action": "allow", "proto": "tcp", "dir": "out", "dst_ports": $HTTP_PORT},
+	           {"action": "allow", "proto": "tcp", "dir": "out", "dst_ports": $PROBE_PORT},
+	           {"action": "allow", "proto": "icmp", "dir": "out"}]}
+	EOF
+	cat >"$RUN/lb.json" <<-EOF
+	{"services": [{"vip": "$LB_VIP", "port": 80, "proto": "tcp",
+	  "backends": [{"address": "${LB_BACKENDS%% *}", "port": $HTTP_PORT},
+	               {"address": "${LB_BACKENDS#* }", "port": $HTTP_PORT}]}]}
+	EOF
 	t=$(now_ms)
 	nfvctl launch nat --name nat --instances 3 --config "$RUN/nat.json" | sed 's/^/   | /'
+	nfvctl launch firewall --name fw --instances 2 --config "$RUN/fw.json" \
+		--uplinks snf-cli-fw,snf-srv-fw | sed 's/^/   | /'
+	nfvctl launch lb --name lb --instances 2 --config "$RUN/lb.json" \
+		--uplinks snf-srv-lb,snf-cli-lb | sed 's/^/   | /'
 	wait_for 60 "3 ready NAT instances" ready_is 3
-	echo "   3 instances ready and steered $(( $(now_ms) - t )) ms after the call:"
+	wait_for 60 "2 ready firewall instances" nf_ready_is fw 2
+	wait_for 60 "2 ready LB instances" nf_ready_is lb 2
+	echo "   7 instances ready and steered $(( $(now_ms) - t )) ms after the first call:"
+	nfvctl ls | sed 's/^/   | /'
 	nfvctl get nat | sed 's/^/   | /'
 }
 
@@ -264,9 +311,11 @@ probe_connected() {
 # 6. Traffic: a page over HTTP, ping, and long-lived TCP connections (tcpprobe).
 traffic() {
 	local body
-	step "6/8 traffic from $NS_C to $NS_S through the NAT"
+	step "6/8 traffic from $NS_C to $NS_S through the NAT, the firewall and the LB"
 	spawn server ip netns exec "$NS_S" python3 "$DEPLOY/demo_server.py" \
-		--http "$SERVER_IP:$HTTP_PORT" --echo "$SERVER_IP:$(( PROBE_PORT + 1 ))"
+		--http "$SERVER_IP:$HTTP_PORT" --echo "$SERVER_IP:$(( PROBE_PORT + 1 ))" \
+		--http "$FW_SERVER_IP:$HTTP_PORT" --http "$FW_SERVER_IP:$(( HTTP_PORT + 1 ))" \
+		--http "${LB_BACKENDS%% *}:$HTTP_PORT" --http "${LB_BACKENDS#* }:$HTTP_PORT"
 	spawn probe-server ip netns exec "$NS_S" "$BUILD/tcpprobe" serve "$PROBE_PORT" \
 		--duration-s 86400 --out "$RUN/probe-server.json"
 	wait_for 5 "the demo server" grep -q serving "$RUN/server.log"
@@ -285,6 +334,36 @@ traffic() {
 		"(one per connection and direction, shared by the 3 instances)"
 	sleep 1
 	nfvctl get nat | sed 's/^/   | /'
+	firewall_and_lb
+}
+
+# The firewall lets port $HTTP_PORT through and drops the rest; the LB spreads connections
+# to its VIP over the two backends (half NAT: they see the client's own address).
+firewall_and_lb() {
+	local body i
+	echo
+	echo "   through the firewall (fw, 2 instances; default deny, tcp $HTTP_PORT and $PROBE_PORT allowed):"
+	body=$(ip netns exec "$NS_C" curl -sS -m 5 --retry 3 --retry-connrefused \
+		"http://$FW_SERVER_IP:$HTTP_PORT/") || die "curl through the firewall got no page"
+	printf '%s\n' "$body" | sed 's/^/   curl | /'
+	if ip netns exec "$NS_C" curl -sS -m 2 "http://$FW_SERVER_IP:$(( HTTP_PORT + 1 ))/" \
+		>/dev/null 2>&1; then
+		die "the firewall let port $(( HTTP_PORT + 1 )) through"
+	fi
+	echo "   curl http://$FW_SERVER_IP:$(( HTTP_PORT + 1 ))/ (listening, not allowed): no answer in 2 s, dropped"
+	echo "   firewall drops by policy so far: $(redis-cli -p $REDIS_PORT hget snf:inst:fw-1 drop_policy)" \
+		"(fw-1) + $(redis-cli -p $REDIS_PORT hget snf:inst:fw-2 drop_policy) (fw-2)"
+	echo
+	echo "   through the load balancer (lb, 2 instances; VIP $LB_VIP:80 -> $LB_BACKENDS port $HTTP_PORT):"
+	body=""
+	for i in 1 2 3 4 5 6; do
+		body+=$(ip netns exec "$NS_C" curl -sS -m 5 --retry 3 --retry-connrefused \
+			"http://$LB_VIP/") || die "curl http://$LB_VIP/ got no page"
+		body+=$'\n'
+	done
+	printf '%s' "$body" | grep '^hello' | sort | uniq -c | sed 's/^ */   curl x6 | /'
+	case $body in *"you are $LB_CLIENT_IP port"*) ;; *) die "the backends did not see $LB_CLIENT_IP" ;; esac
+	echo "   the backends see the client's own address (half NAT): you are $LB_CLIENT_IP"
 }
 
 replaced() {
@@ -320,17 +399,19 @@ guide() {
 	step "8/8 the demo keeps running"
 	cat <<-EOF
 	   orchestrator    pid $(pid_of orchestrator)   log $RUN/orchestrator.log   API $NFVCTL_URL
-	   NAT instances   logs $RUN/instances/*.log
+	   NF instances    logs $RUN/instances/*.log
 	   OVS             $OVS_DIR (ovs-vsctl --db=unix:$OVS_DIR/db.sock show)
 	   Redis           127.0.0.1:$REDIS_PORT      probe status $RUN/probe.json
 
 	   Try nfvctl (in $BUILD):
 	     $BUILD/nfvctl ls
-	     $BUILD/nfvctl get nat
+	     $BUILD/nfvctl get nat              # also: get fw, get lb
 	     $BUILD/nfvctl scale nat 5          # watch: $BUILD/nfvctl events
 	     $BUILD/nfvctl kill nat/<ID>        # graceful: drain, then stop
 	     curl -s $NFVCTL_URL/metrics | grep ^orch_
-	     ip netns exec $NS_C curl http://$SERVER_IP:$HTTP_PORT/
+	     ip netns exec $NS_C curl http://$SERVER_IP:$HTTP_PORT/      # through the NAT
+	     ip netns exec $NS_C curl http://$FW_SERVER_IP:$HTTP_PORT/      # through the firewall
+	     ip netns exec $NS_C curl http://$LB_VIP/                  # through the LB
 	     ovs-ofctl -O OpenFlow13 dump-flows unix:$OVS_DIR/$BRIDGE.mgmt
 
 	   Stop and remove everything: make demo-stop   (or $DEPLOY/demo-stop.sh)
@@ -340,13 +421,14 @@ guide() {
 main() {
 	preflight
 	"$DEPLOY/demo-stop.sh" --quiet || die "could not remove the previous demo (see above)"
+	api_port_free
 	mkdir -p "$RUN"
 	echo "demo: run dir $RUN"
 	start_redis
 	start_ovs
 	make_topology
 	start_orchestrator
-	launch_nat
+	launch_nfs
 	traffic
 	failover
 	guide

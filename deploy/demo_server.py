@@ -66,15 +66,18 @@ def addr(s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--http", type=addr, required=True, help="ADDR:PORT of the HTTP server")
-    ap.add_argument("--echo", type=addr, required=True, help="ADDR:PORT of the echo server")
+    ap.add_argument("--http", type=addr, action="append", required=True,
+                    help="ADDR:PORT of an HTTP server (repeatable)")
+    ap.add_argument("--echo", type=addr, action="append", default=[],
+                    help="ADDR:PORT of an echo server (repeatable)")
     args = ap.parse_args()
 
-    servers = [http.server.ThreadingHTTPServer(args.http, PageHandler),
-               ThreadingTCPServer(args.echo, EchoHandler)]
+    servers = ([http.server.ThreadingHTTPServer(a, PageHandler) for a in args.http] +
+               [ThreadingTCPServer(a, EchoHandler) for a in args.echo])
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
-    log("serving http on %s:%d, echo on %s:%d" % (args.http + args.echo))
+    log("serving http on %s, echo on %s" % (
+        ", ".join("%s:%d" % a for a in args.http), ", ".join("%s:%d" % a for a in args.echo)))
 
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -291,8 +291,8 @@ static const struct cfg_field fields[] = {
 	{ "ovs_vsctl", K_STR, set_ovs_vsctl, "the ovs-vsctl program (from $PATH)" },
 	{ "bridge", K_STR, set_bridge, "the OVS bridge (" CONFIG_DEFAULT_BRIDGE ")" },
 	{ "openflow", K_STR, set_openflow, "ADDR:PORT the bridge connects to (127.0.0.1:6653)" },
-	{ "uplink_inside", K_STR, set_uplink_in, "bridge port facing the clients (required)" },
-	{ "uplink_outside", K_STR, set_uplink_out, "bridge port facing the servers (required)" },
+	{ "uplink_inside", K_STR, set_uplink_in, "default uplink facing the clients (none)" },
+	{ "uplink_outside", K_STR, set_uplink_out, "default uplink facing the servers (none)" },
 	{ "launcher", K_STR, set_launcher, "instance backend: process (process)" },
 	{ "heartbeat_ms", K_UINT, set_heartbeat, "the NFs' heartbeat interval, 10-10000 (100)" },
 	{ "nf_bin_dir", K_STR, set_bin_dir, "directory of nf-nat, nf-firewall, nf-lb (ours)" },
@@ -479,14 +479,16 @@ static int options_apply(int argc, char **argv, const struct option *lo, struct 
 	return 0;
 }
 
-/* What no default can give. */
+/* The settings that go together. */
 static int config_check(struct orch_config *c, char *err, size_t errsz)
 {
-	if (c->orch.uplink_in[0] == '\0')
-		return fail(err, errsz, "uplink_inside: required (the bridge port facing the clients)");
-	if (c->orch.uplink_out[0] == '\0')
-		return fail(err, errsz, "uplink_outside: required (the bridge port facing the servers)");
-	if (strcmp(c->orch.uplink_in, c->orch.uplink_out) == 0)
+	if (c->orch.uplink_out[0] != '\0' && c->orch.uplink_in[0] == '\0')
+		return fail(err, errsz, "uplink_inside: required with uplink_outside (the default "
+			    "uplinks go together)");
+	if (c->orch.uplink_in[0] != '\0' && c->orch.uplink_out[0] == '\0')
+		return fail(err, errsz, "uplink_outside: required with uplink_inside (the default "
+			    "uplinks go together)");
+	if (c->orch.uplink_in[0] != '\0' && strcmp(c->orch.uplink_in, c->orch.uplink_out) == 0)
 		return fail(err, errsz, "uplink_outside: must differ from uplink_inside");
 	if (c->orch.launcher.store_password[0] && !c->orch.store.password[0])
 		snprintf(c->orch.store.password, sizeof(c->orch.store.password), "%s",

@@ -1,4 +1,5 @@
 /* The orchestrator's data model: names, validation of NF specs, and the JSON of specs and instances. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,11 +271,56 @@ int orch_nf_config_check(enum orch_nf_type t, json_t *config, char *err, size_t 
 
 /* What a user may give, and what a stored record has in addition. */
 static const char *const spec_fields_user[] = {
-	"name", "type", "config", "instances", "autoscale", NULL,
+	"name", "type", "config", "instances", "autoscale", "uplinks", NULL,
 };
 static const char *const spec_fields_record[] = {
-	"name", "type", "config", "instances", "autoscale", "created_ms", NULL,
+	"name", "type", "config", "instances", "autoscale", "uplinks", "created_ms", NULL,
 };
+static const char *const uplink_fields[] = { "inside", "outside", NULL };
+
+bool orch_ifname_valid(const char *name)
+{
+	size_t len = strnlen(name, ORCH_IFNAME_MAX);
+
+	if (len == 0 || len >= ORCH_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return false;
+	return true;
+}
+
+static int uplink_get(json_t *u, const char *key, char *out, char *err, size_t errsz)
+{
+	json_t *v = json_object_get(u, key);
+
+	if (v == NULL)
+		return bad(err, errsz, "uplinks.%s: is required (uplinks: {inside, outside})", key);
+	if (!json_is_string(v) || !orch_ifname_valid(json_string_value(v)))
+		return bad(err, errsz, "uplinks.%s: must be an interface name (1-15 characters of "
+			   "A-Z a-z 0-9 . _ -)", key);
+	snprintf(out, ORCH_IFNAME_MAX, "%s", json_string_value(v));
+	return 0;
+}
+
+/* "uplinks": {"inside": IF, "outside": IF}, optional: the orchestrator's otherwise. */
+static int spec_uplinks(json_t *j, struct orch_nf_spec *s, char *err, size_t errsz)
+{
+	json_t *u = json_object_get(j, "uplinks");
+
+	s->uplink_in[0] = s->uplink_out[0] = '\0';
+	if (u == NULL)
+		return 0;
+	if (!json_is_object(u))
+		return bad(err, errsz, "uplinks: must be an object {\"inside\": IF, \"outside\": IF}");
+	if (check_known(u, uplink_fields, "uplinks.", "inside, outside", err, errsz) ||
+	    uplink_get(u, "inside", s->uplink_in, err, errsz) ||
+	    uplink_get(u, "outside", s->uplink_out, err, errsz))
+		return -EINVAL;
+	if (strcmp(s->uplink_in, s->uplink_out) == 0)
+		return bad(err, errsz, "uplinks.outside: must differ from uplinks.inside");
+	return 0;
+}
 
 static int spec_name(json_t *j, struct orch_nf_spec *s, char *err, size_t errsz)
 {
@@ -353,9 +399,10 @@ static int spec_parse(json_t *j, struct orch_nf_spec *out, bool user, char *err,
 	if (!json_is_object(j))
 		return bad(err, errsz, "spec: must be a JSON object");
 	if (check_known(j, user ? spec_fields_user : spec_fields_record, "",
-			"name, type, config, instances, autoscale", err, errsz))
+			"name, type, config, instances, autoscale, uplinks", err, errsz))
 		return -EINVAL;
 	if (spec_name(j, &s, err, errsz) || spec_type(j, &s, err, errsz) ||
+	    spec_uplinks(j, &s, err, errsz) ||
 	    spec_autoscale(j, &s, err, errsz) || spec_instances(j, &s, user, err, errsz) ||
 	    get_uint(j, "created_ms", "created_ms", 0, INT64_MAX, false, &created, err, errsz) ||
 	    spec_config(j, &s, err, errsz))
@@ -378,12 +425,16 @@ int orch_nf_spec_from_request(json_t *j, struct orch_nf_spec *out, char *err, si
 json_t *orch_nf_spec_to_json(const struct orch_nf_spec *spec)
 {
 	json_t *config = spec->config ? json_incref(spec->config) : json_object();
+	json_t *j = json_pack("{s:s, s:s, s:o, s:I, s:o, s:I}", "name", spec->name,
+			      "type", orch_nf_type_name(spec->type), "config", config,
+			      "instances", (json_int_t)spec->instances,
+			      "autoscale", orch_autoscale_to_json(&spec->autoscale),
+			      "created_ms", (json_int_t)spec->created_ms);
 
-	return json_pack("{s:s, s:s, s:o, s:I, s:o, s:I}", "name", spec->name,
-			 "type", orch_nf_type_name(spec->type), "config", config,
-			 "instances", (json_int_t)spec->instances,
-			 "autoscale", orch_autoscale_to_json(&spec->autoscale),
-			 "created_ms", (json_int_t)spec->created_ms);
+	if (j != NULL && spec->uplink_in[0] != '\0')
+		json_object_set_new(j, "uplinks", json_pack("{s:s, s:s}", "inside", spec->uplink_in,
+							    "outside", spec->uplink_out));
+	return j;
 }
 
 /* ---- Instances: a table of fields drives both directions ---- */

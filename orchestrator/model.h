@@ -34,8 +34,13 @@ struct orch_nf_spec {
 	json_t *config;			/* the NF's own JSON config (e.g. the NAT's public_ips...) */
 	unsigned instances;		/* desired count */
 	struct orch_autoscale autoscale;
+	char uplink_in[ORCH_IFNAME_MAX];	/* bridge port facing its clients ("" = the default) */
+	char uplink_out[ORCH_IFNAME_MAX];	/* bridge port facing its servers */
 	uint64_t created_ms;
 };
+
+/* Whether 'name' can be an interface: 1-15 characters of [A-Za-z0-9._-], not "." or "..". */
+bool orch_ifname_valid(const char *name);
 
 enum orch_inst_state {
 	ORCH_INST_LAUNCHING,	/* process started, no heartbeat yet: receives no traffic */

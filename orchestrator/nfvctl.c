@@ -19,7 +19,7 @@ static const char usage_text[] =
 	"\n"
 	"commands:\n"
 	"  launch TYPE [--name NAME] [--instances N] [--config FILE]\n"
-	"              [--autoscale MIN,MAX[,OUT_LOAD,IN_LOAD[,COOLDOWN_S]]]\n"
+	"              [--autoscale MIN,MAX[,OUT_LOAD,IN_LOAD[,COOLDOWN_S]]] [--uplinks IN,OUT]\n"
 	"                        create an NF (TYPE: nat, firewall, lb; NAME defaults to TYPE)\n"
 	"  ls                    list NFs: NAME TYPE INSTANCES(ready/desired) STATUS\n"
 	"  get NAME              an NF's spec and its instances\n"
@@ -139,6 +139,20 @@ static int ctl_launch_body(const struct ctl_opts *o, const char *type, json_t **
 		json_decref(config);
 		return ctl_usage("--autoscale: expected MIN,MAX[,OUT_LOAD,IN_LOAD[,COOLDOWN_S]], got '%s'",
 				 o->autoscale);
+	}
+	if (o->uplinks != NULL) {
+		const char *comma = strchr(o->uplinks, ',');
+
+		if (comma == NULL || comma == o->uplinks || comma[1] == '\0' || strchr(comma + 1, ',')) {
+			json_decref(body);
+			json_decref(config);
+			json_decref(as);
+			return ctl_usage("--uplinks: expected IN,OUT (two bridge ports), got '%s'",
+					 o->uplinks);
+		}
+		json_object_set_new(body, "uplinks", json_pack("{s:s#, s:s}", "inside", o->uplinks,
+							      (int)(comma - o->uplinks), "outside",
+							      comma + 1));
 	}
 	if (config != NULL)
 		json_object_set_new(body, "config", config);
@@ -297,7 +311,7 @@ static int ctl_health(const struct ctl_opts *o)
 /* ---- Command line ---- */
 
 enum { OPT_URL = 256, OPT_TOKEN, OPT_JSON, OPT_NAME, OPT_CONFIG, OPT_AUTOSCALE, OPT_INSTANCES,
-       OPT_MAX, OPT_HELP };
+       OPT_UPLINKS, OPT_MAX, OPT_HELP };
 
 static const struct option ctl_longopts[] = {
 	{ "url", required_argument, NULL, OPT_URL },
@@ -307,6 +321,7 @@ static const struct option ctl_longopts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "autoscale", required_argument, NULL, OPT_AUTOSCALE },
 	{ "instances", required_argument, NULL, OPT_INSTANCES },
+	{ "uplinks", required_argument, NULL, OPT_UPLINKS },
 	{ "max", required_argument, NULL, OPT_MAX },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -327,6 +342,7 @@ static int ctl_parse(int argc, char **argv, struct ctl_opts *o)
 		case OPT_CONFIG: o->config = optarg; break;
 		case OPT_AUTOSCALE: o->autoscale = optarg; break;
 		case OPT_INSTANCES: o->instances = optarg; break;
+		case OPT_UPLINKS: o->uplinks = optarg; break;
 		case OPT_MAX: o->max = optarg; break;
 		case 'h':
 		case OPT_HELP: fputs(usage_text, stdout); return 0;
@@ -341,8 +357,9 @@ static int ctl_check_opts(const struct ctl_opts *o, const char *cmd)
 {
 	bool launch = strcmp(cmd, "launch") == 0, events = strcmp(cmd, "events") == 0;
 
-	if (!launch && (o->name || o->config || o->autoscale || o->instances))
-		return ctl_usage("%s: --name, --config, --autoscale and --instances belong to launch", cmd);
+	if (!launch && (o->name || o->config || o->autoscale || o->instances || o->uplinks))
+		return ctl_usage("%s: --name, --config, --autoscale, --instances and --uplinks belong "
+				 "to launch", cmd);
 	if (!events && o->max)
 		return ctl_usage("%s: --max belongs to events", cmd);
 	return 0;

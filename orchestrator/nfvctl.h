@@ -16,6 +16,7 @@ struct ctl_opts {
 	const char *token;
 	bool json;
 	const char *name, *config, *autoscale, *instances, *max;	/* command options */
+	const char *uplinks;		/* launch --uplinks IN,OUT */
 };
 
 /* A response: HTTP status and the body (malloc'd, NUL-terminated). */

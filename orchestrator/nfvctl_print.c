@@ -127,6 +127,10 @@ void nfvctl_print_spec(json_t *nf)
 	       nfvctl_int(spec, "instances"));
 	printf("instances:  %lld\n", nfvctl_int(spec, "instances"));
 	ctl_print_autoscale(json_object_get(spec, "autoscale"));
+	if (json_is_object(json_object_get(spec, "uplinks")))
+		printf("uplinks:    %s (inside), %s (outside)\n",
+		       nfvctl_str(json_object_get(spec, "uplinks"), "inside"),
+		       nfvctl_str(json_object_get(spec, "uplinks"), "outside"));
 	printf("config:     %s\n", config ? config : "{}");
 	printf("created:    %s\n", created);
 	free(config);

@@ -136,18 +136,43 @@ void orch_nf_steer_desc(struct orch *o, struct orch_nf *nf)
 	s->cookie = fnv1a64(nf->spec.name) | 1;
 	if (s->group_base == 0)
 		s->group_base = group_base_pick(o, nf);
-	s->uplink_in = o->uplink_in_port;
-	s->uplink_out = o->uplink_out_port;
 	steer_owned(s, &nf->spec);
 }
 
-struct orch_nf *orch_nf_new(struct orch *o, const struct orch_nf_spec *spec)
+/* The NF's uplinks: its own, or the defaults (then written into its spec). */
+static int nf_uplinks(struct orch *o, struct orch_nf *nf, char *err, size_t errsz)
+{
+	struct orch_nf_spec *s = &nf->spec;
+
+	if (s->uplink_in[0] == '\0') {
+		if (o->cfg.uplink_in[0] == '\0')
+			return orch_core_fail(-EINVAL, err, errsz, "uplinks: required (this "
+					      "orchestrator has no default uplink_inside/outside)");
+		snprintf(s->uplink_in, sizeof(s->uplink_in), "%s", o->cfg.uplink_in);
+		snprintf(s->uplink_out, sizeof(s->uplink_out), "%s", o->cfg.uplink_out);
+	}
+	if (orch_bridge_uplinks(&o->cfg, s->uplink_in, s->uplink_out, &nf->steer.uplink_in,
+				&nf->steer.uplink_out, err, errsz) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+struct orch_nf *orch_nf_new(struct orch *o, const struct orch_nf_spec *spec, char *err,
+			    size_t errsz)
 {
 	struct orch_nf *nf = calloc(1, sizeof(*nf));
 
-	if (nf == NULL)
+	if (nf == NULL) {
+		orch_core_fail(-ENOMEM, err, errsz, "out of memory");
 		return NULL;
+	}
 	if (orch_spec_copy(&nf->spec, spec) < 0) {
+		free(nf);
+		orch_core_fail(-ENOMEM, err, errsz, "out of memory");
+		return NULL;
+	}
+	if (nf_uplinks(o, nf, err, errsz) < 0) {
+		orch_nf_spec_clear(&nf->spec);
 		free(nf);
 		return NULL;
 	}

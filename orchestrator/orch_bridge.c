@@ -151,21 +151,36 @@ static void rmem_check(void)
 	fclose(f);
 }
 
+int orch_bridge_uplinks(const struct orch_cfg *cfg, const char *in, const char *out,
+			uint32_t *port_in, uint32_t *port_out, char *err, size_t errsz)
+{
+	int rc = uplink_ensure(cfg, "uplinks.inside", in, port_in, err, errsz);
+
+	if (rc == 0)
+		rc = uplink_ensure(cfg, "uplinks.outside", out, port_out, err, errsz);
+	return rc;
+}
+
 int orch_bridge_setup(const struct orch_cfg *cfg, uint32_t *uplink_in, uint32_t *uplink_out,
 		      char *err, size_t errsz)
 {
 	int rc = bridge_ensure(cfg, err, errsz);
 
 	rmem_check();
-
 	if (rc == 0)
 		rc = controller_ensure(cfg, err, errsz);
-	if (rc == 0)
-		rc = uplink_ensure(cfg, "uplink_inside", cfg->uplink_in, uplink_in, err, errsz);
+	if (rc < 0 || cfg->uplink_in[0] == '\0') {
+		if (rc == 0)
+			NF_LOG(INFO, ORCH_LOG, "bridge %s ready (no default uplinks: every NF names its "
+			       "own)", cfg->launcher.bridge);
+		return rc;
+	}
+	rc = uplink_ensure(cfg, "uplink_inside", cfg->uplink_in, uplink_in, err, errsz);
 	if (rc == 0)
 		rc = uplink_ensure(cfg, "uplink_outside", cfg->uplink_out, uplink_out, err, errsz);
 	if (rc == 0)
-		NF_LOG(INFO, ORCH_LOG, "bridge %s ready: uplinks %s (OpenFlow %u), %s (OpenFlow %u)",
-		       cfg->launcher.bridge, cfg->uplink_in, *uplink_in, cfg->uplink_out, *uplink_out);
+		NF_LOG(INFO, ORCH_LOG, "bridge %s ready: default uplinks %s (OpenFlow %u), %s "
+		       "(OpenFlow %u)", cfg->launcher.bridge, cfg->uplink_in, *uplink_in,
+		       cfg->uplink_out, *uplink_out);
 	return rc;
 }

@@ -21,33 +21,49 @@ static int core_store_fail(int rc, const char *name, char *err, size_t errsz)
 
 /* ---- desired-state changes ---- */
 
-/* Another NF that already uses the bridge's uplinks (one NF per uplink pair). */
-static struct orch_nf *uplinks_taken(struct orch *o)
+static bool uplink_used(const struct orch_nf_spec *s, const char *port)
 {
-	for (struct orch_nf *nf = o->nfs; nf != NULL; nf = nf->next)
-		if (!nf->deleting)
-			return nf;
-	return NULL;
+	return strcmp(s->uplink_in, port) == 0 || strcmp(s->uplink_out, port) == 0;
+}
+
+/* Another NF on one of the uplinks 's' names (one NF per uplink), else 0; 's' gets the
+ * default uplinks when it names none. */
+static int uplinks_check(struct orch *o, struct orch_nf_spec *s, char *err, size_t errsz)
+{
+	if (s->uplink_in[0] == '\0') {
+		snprintf(s->uplink_in, sizeof(s->uplink_in), "%s", o->cfg.uplink_in);
+		snprintf(s->uplink_out, sizeof(s->uplink_out), "%s", o->cfg.uplink_out);
+	}
+	if (s->uplink_in[0] == '\0')
+		return 0;	/* orch_nf_new() says what is missing */
+	for (struct orch_nf *nf = o->nfs; nf != NULL; nf = nf->next) {
+		const char *port = uplink_used(&nf->spec, s->uplink_in) ? s->uplink_in :
+				   uplink_used(&nf->spec, s->uplink_out) ? s->uplink_out : NULL;
+
+		if (port != NULL && !nf->deleting)
+			return orch_core_fail(-EEXIST, err, errsz, "uplinks: %s carries NF '%s' already "
+					      "(one NF per uplink; give this one its own uplinks)",
+					      port, nf->spec.name);
+	}
+	return 0;
 }
 
 static int create_locked(struct orch *o, const struct orch_nf_spec *spec, char *err, size_t errsz)
 {
 	struct orch_nf_spec s = *spec;
-	struct orch_nf *nf, *other;
+	struct orch_nf *nf;
 	int rc;
 
 	if (orch_nf_find(o, spec->name) != NULL)
 		return orch_core_fail(-EEXIST, err, errsz, "name: an NF named '%s' exists%s", spec->name,
 				 orch_nf_live(o, spec->name) ? "" : " (being deleted)");
-	other = uplinks_taken(o);
-	if (other != NULL)
-		return orch_core_fail(-EEXIST, err, errsz, "name: the bridge's uplinks (%s, %s) carry NF '%s' "
-				 "already (one NF per uplink pair)", o->cfg.uplink_in,
-				 o->cfg.uplink_out, other->spec.name);
+	rc = uplinks_check(o, &s, err, errsz);
+	if (rc < 0)
+		return rc;
 	s.created_ms = orch_wall_ms();
-	nf = orch_nf_new(o, &s);
+	nf = orch_nf_new(o, &s, err, errsz);
 	if (nf == NULL)
-		return orch_core_fail(-ENOMEM, err, errsz, "out of memory");
+		return -EINVAL;
 	rc = orch_state_put_nf(o->st_api, &nf->spec, true);
 	if (rc < 0) {
 		orch_nf_free(nf);

@@ -78,7 +78,7 @@ struct orch_nf {
 	bool deleting;			/* deleted from Redis: stop everything, then free (lock) */
 	struct orch_inst insts[ORCH_NF_ENTRIES];
 	char slots[ORCH_SLOTS][ORCH_ID_MAX];
-	struct steer_nf steer;
+	struct steer_nf steer;		/* its uplink ports come from spec.uplink_in/out */
 	bool steer_dirty;		/* membership changed: steer_apply due */
 	bool steer_removed;		/* deleting: steer_remove confirmed */
 	bool steer_removing;
@@ -151,7 +151,10 @@ uint64_t orch_wall_ms(void);
 uint64_t orch_mono_ms(void);
 void orch_nf_free(struct orch_nf *nf);
 /* A new NF entry for 'spec' (config deep-copied), not linked yet. */
-struct orch_nf *orch_nf_new(struct orch *o, const struct orch_nf_spec *spec);
+/* A new NF record for 'spec': its uplinks (the spec's, else the default ones, written into
+ * its spec) attached to the bridge. NULL with a reason naming the field in 'err'. */
+struct orch_nf *orch_nf_new(struct orch *o, const struct orch_nf_spec *spec, char *err,
+			    size_t errsz);
 /* Recompute the steering description (owned addresses) from the spec. */
 void orch_nf_steer_desc(struct orch *o, struct orch_nf *nf);
 /* Copy 'src' into 'dst' with its own reference to a deep copy of the config. */
@@ -184,6 +187,10 @@ bool orch_inst_steerable(const struct orch_inst *in);
 /* orch_bridge.c: the bridge and its uplinks through ovs-vsctl. */
 int orch_bridge_setup(const struct orch_cfg *cfg, uint32_t *uplink_in, uint32_t *uplink_out,
 		      char *err, size_t errsz);
+/* Attach an NF's uplinks 'in' and 'out' to the bridge (kept when there) and read their
+ * OpenFlow ports; errors name the field ("uplinks.inside: ..."). */
+int orch_bridge_uplinks(const struct orch_cfg *cfg, const char *in, const char *out,
+			uint32_t *port_in, uint32_t *port_out, char *err, size_t errsz);
 
 /* orch_loop.c: heartbeats and autoscale ticks. */
 void orch_monitor_poll(struct orch *o);

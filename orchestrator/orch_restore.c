@@ -107,6 +107,7 @@ static int restore_nf(struct orch *o, const char *name)
 {
 	struct orch_nf_spec spec;
 	struct orch_nf *nf;
+	char err[256] = "";
 	int rc = orch_state_get_nf(o->st_loop, name, &spec);
 
 	if (rc == -ENOENT || rc == -EBADMSG)
@@ -114,11 +115,14 @@ static int restore_nf(struct orch *o, const char *name)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&o->lock);
-	nf = orch_nf_new(o, &spec);
+	nf = orch_nf_new(o, &spec, err, sizeof(err));
 	pthread_mutex_unlock(&o->lock);
 	orch_nf_spec_clear(&spec);
-	if (nf == NULL)
-		return -ENOMEM;
+	if (nf == NULL) {
+		NF_LOG(ERR, ORCH_LOG, "NF '%s' not restored: %s (fix it and restart, or delete the "
+		       "NF)", name, err);
+		return 0;
+	}
 	if (orch_state_get_slots(o->st_loop, name, nf->slots) < 0)
 		memset(nf->slots, 0, sizeof(nf->slots));
 	rc = restore_instances(o, nf);

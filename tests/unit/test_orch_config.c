@@ -167,15 +167,20 @@ ParameterizedTest(struct bad *b, orch_config, bad_settings)
 	cr_assert(strstr(err, b->want) != NULL, "'%s': message '%s' lacks '%s'", args, err, b->want);
 }
 
-Test(orch_config, uplinks_required)
+/* The default uplinks are optional (every NF may name its own), but go together. */
+Test(orch_config, default_uplinks_both_or_neither)
 {
 	struct orch_config c;
 	char err[512];
 
-	cr_assert_eq(parse("", &c, err, sizeof(err)), -EINVAL);
-	cr_assert(strstr(err, "uplink_inside: required") != NULL, "%s", err);
+	cr_assert_eq(parse("", &c, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_empty(c.orch.uplink_in);
 	cr_assert_eq(parse("--uplink-inside a", &c, err, sizeof(err)), -EINVAL);
 	cr_assert(strstr(err, "uplink_outside: required") != NULL, "%s", err);
+	cr_assert_eq(parse("--uplink-outside b", &c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "uplink_inside: required") != NULL, "%s", err);
+	cr_assert_eq(parse("--uplink-inside a --uplink-outside a", &c, err, sizeof(err)), -EINVAL);
+	cr_assert(strstr(err, "uplink_outside: must differ") != NULL, "%s", err);
 }
 
 /* The daemon: a bad setting exits 2 naming it, before touching anything. */

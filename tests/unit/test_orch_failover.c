@@ -54,6 +54,8 @@
 #define PUBLIC_IP "203.0.113.1"
 #define CLIENT_IP "10.0.0.2"
 #define SERVER_IP "198.51.100.1"
+#define FW_CLIENT_IP "10.0.1.2"	/* the firewall's pair (nfs_on_their_own_uplinks) */
+#define FW_SERVER_IP "198.51.101.1"
 #define PROBE_PORT 7777
 #define MAX_MAPPINGS 4096
 #define MAX_INSTS 16
@@ -63,7 +65,7 @@ static struct redis_server rs;
 static struct netns ns_c, ns_s;
 static redisContext *rc;
 static pid_t sentinel, orch_pid;
-static pid_t probe_srv, probe_cli;
+static pid_t probe_srv, probe_cli, probe_fw;
 static char dir[64], bin_dir[PATH_MAX], bridge[16], base_url[64];
 static int orch_runs;
 
@@ -280,12 +282,15 @@ struct inst_view {
 };
 
 /* The instances of the NF; returns how many (-1 when the NF cannot be read). */
-static int nf_insts(struct inst_view *v, unsigned *ready)
+static int nf_insts_of(const char *name, struct inst_view *v, unsigned *ready)
 {
-	json_t *nf = get_json("/v1/nfs/" NF_NAME), *in;
+	char path[64];
+	json_t *nf, *in;
 	size_t i;
 	int n = 0;
 
+	snprintf(path, sizeof(path), "/v1/nfs/%s", name);
+	nf = get_json(path);
 	*ready = 0;
 	if (nf == NULL)
 		return -1;
@@ -303,8 +308,13 @@ static int nf_insts(struct inst_view *v, unsigned *ready)
 	return n;
 }
 
+static int nf_insts(struct inst_view *v, unsigned *ready)
+{
+	return nf_insts_of(NF_NAME, v, ready);
+}
+
 /* Wait until the NF has exactly 'want' instances, all ready. */
-static void wait_ready(unsigned want, const char *what)
+static void wait_ready_of(const char *name, unsigned want, const char *what)
 {
 	uint64_t t0 = mono_ms();
 	struct inst_view v[MAX_INSTS];
@@ -312,13 +322,18 @@ static void wait_ready(unsigned want, const char *what)
 	int n = -1;
 
 	while (mono_ms() - t0 < READY_TIMEOUT_MS) {
-		n = nf_insts(v, &ready);
+		n = nf_insts_of(name, v, &ready);
 		if (n == (int)want && ready == want)
 			return;
 		sleep_ms(100);
 	}
 	cr_assert_fail("%s: %u ready of %d instances after %d s (want %u; log %s)", what, ready, n,
 		       READY_TIMEOUT_MS / 1000, path_in("orch.log"));
+}
+
+static void wait_ready(unsigned want, const char *what)
+{
+	wait_ready_of(NF_NAME, want, what);
 }
 
 /* The newest event of 'kind' about instance 'id' recorded at or after 'since' (wall ms):
@@ -368,17 +383,23 @@ static double detail_rr(const char *detail)
 
 /* ---- the probe ---- */
 
-static json_t *probe_report(void)
+/* The JSON report of a probe, file 'name' in the test's directory. */
+static json_t *probe_report_at(const char *name)
 {
 	json_t *j = NULL;
 
 	for (int i = 0; i < 20 && j == NULL; i++) {
-		j = json_load_file(path_in("probe.json"), 0, NULL);
+		j = json_load_file(path_in(name), 0, NULL);
 		if (j == NULL)
 			sleep_ms(20);
 	}
-	cr_assert_not_null(j, "no probe report in %s", path_in("probe.json"));
+	cr_assert_not_null(j, "no probe report in %s", path_in(name));
 	return j;
+}
+
+static json_t *probe_report(void)
+{
+	return probe_report_at("probe.json");
 }
 
 static long probe_int(json_t *r, const char *k)
@@ -765,6 +786,10 @@ static void topology(void)
 	cr_assert_eq(netns_create(&ns_s), 0);
 	topo_side(&ns_c, "upi", "cpe", CLIENT_IP "/24", "198.51.100.0/24");
 	topo_side(&ns_s, "upo", "spe", SERVER_IP "/24", PUBLIC_IP "/32");
+	/* A second pair for a firewall of its own (nfs_on_their_own_uplinks); made here, before
+	 * the PID namespace, like the first. */
+	topo_side(&ns_c, "upfi", "cpf", FW_CLIENT_IP "/24", "198.51.101.0/24");
+	topo_side(&ns_s, "upfo", "spf", FW_SERVER_IP "/24", "10.0.1.0/24");
 }
 
 /* ---- fixture ---- */
@@ -832,7 +857,10 @@ static void teardown(void)
 	uint64_t t0 = mono_ms();
 
 	proc_end(&probe_cli, SIGKILL);
+	proc_end(&probe_fw, SIGKILL);
 	proc_end(&probe_srv, SIGKILL);
+	if (orch_pid > 0)
+		http("DELETE", "/v1/nfs/fw", NULL, resp);
 	if (orch_pid > 0 && http("DELETE", "/v1/nfs/" NF_NAME, NULL, resp) == 204) {
 		while (mono_ms() - t0 < 20000 &&
 		       sh_out(NULL, 0, "ls %s/*.json >/dev/null 2>&1", path_in("run")) == 0)
@@ -1277,6 +1305,115 @@ Test(orch_failover, kill_hang_scale_restart_under_200_connections)
 	phase_port_down();
 	phase_autoscale();
 	report();
+}
+
+/* ---- several NFs on one bridge ---- */
+
+#define FW_CONNS 20
+
+/* POST /v1/nfs 'body': want status 'want' and, for an error, 'msg' in the answer. */
+static void create_expect(const char *body, long want, const char *msg)
+{
+	char resp[65536];
+	long st = http("POST", "/v1/nfs", body, resp);
+
+	cr_assert_eq(st, want, "POST /v1/nfs %s: %ld %s", body, st, resp);
+	if (msg != NULL)
+		cr_assert(strstr(resp, msg) != NULL, "POST /v1/nfs %s: '%s' lacks '%s'", body, resp,
+			  msg);
+}
+
+/* The sum of heartbeat counter 'field' over the instances of NF 'name'. */
+static unsigned long long nf_counter(const char *name, const char *field)
+{
+	struct inst_view v[MAX_INSTS];
+	unsigned ready;
+	unsigned long long sum = 0;
+	int n = nf_insts_of(name, v, &ready);
+
+	for (int i = 0; i < n; i++) {
+		redisReply *r = redisCommand(rc, "HGET snf:inst:%s %s", v[i].id, field);
+
+		if (r != NULL && r->type == REDIS_REPLY_STRING)
+			sum += strtoull(r->str, NULL, 10);
+		freeReplyObject(r);
+	}
+	return sum;
+}
+
+/* A connection to a port the firewall denies (nothing listens there either): the SYN is
+ * dropped, so the connect times out rather than being refused by the server. */
+static void denied_connect_times_out(void)
+{
+	pid_t pid = spawn_in(&ns_c, path_in("probe-denied.log"), "%s/tcpprobe client %s:%d --conns 1 "
+			     "--connect-timeout-ms 1000 --duration-s 2 --out %s", bin_dir,
+			     FW_SERVER_IP, PROBE_PORT + 1, path_in("probe-denied.json"));
+	json_t *r, *c;
+	int st;
+
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 1, "the denied connection did not break "
+		  "(status %#x)", st);
+	r = probe_report_at("probe-denied.json");
+	c = json_array_get(json_object_get(r, "per_conn"), 0);
+	cr_assert(strstr(json_string_value(json_object_get(c, "error")), "timed out") != NULL,
+		  "denied connection: %s (want a timeout: the firewall drops the SYN)",
+		  json_string_value(json_object_get(c, "error")));
+	json_decref(r);
+}
+
+/* A firewall on uplinks of its own beside the NAT on the default ones, one bridge: each
+ * carries its own connections and drops what its rules deny; an NF cannot take an uplink
+ * in use, nor one that does not exist. */
+Test(orch_failover, nfs_on_their_own_uplinks, .timeout = 300)
+{
+	json_t *r;
+	unsigned long long nat_rx, fw_rx;
+
+	orch_start();
+	phase_create();
+	create_expect("{\"name\": \"fw\", \"type\": \"firewall\", \"instances\": 2, \"uplinks\": "
+		      "{\"inside\": \"upfi\", \"outside\": \"upfo\"}, \"config\": {\"default\": \"deny\", "
+		      "\"rules\": [{\"action\": \"allow\", \"proto\": \"tcp\", \"dir\": \"out\", "
+		      "\"dst_ports\": 7777}]}}", 201, NULL);
+	create_expect("{\"name\": \"fw2\", \"type\": \"firewall\", \"uplinks\": {\"inside\": "
+		      "\"upfo\", \"outside\": \"upx\"}}", 409, "uplinks: upfo carries NF 'fw'");
+	create_expect("{\"name\": \"nat2\", \"type\": \"nat\", \"config\": {\"public_ips\": "
+		      "[\"203.0.113.9\"]}}", 409, "uplinks: upi carries NF 'nat'");
+	create_expect("{\"name\": \"fw3\", \"type\": \"firewall\", \"uplinks\": {\"inside\": "
+		      "\"nosuch0\", \"outside\": \"nosuch1\"}}", 400,
+		      "uplinks.inside: interface 'nosuch0' does not exist");
+	wait_ready_of("fw", 2, "firewall");
+	/* Connections through both NFs; a port the firewall denies gets nowhere. */
+	probe_srv = spawn_in(&ns_s, path_in("probe-server.log"), "%s/tcpprobe serve %d --duration-s "
+			     "600 --out %s", bin_dir, PROBE_PORT, path_in("probe-server.json"));
+	sleep_ms(300);
+	probe_cli = spawn_in(&ns_c, path_in("probe.log"), "%s/tcpprobe client %s:%d --conns %d "
+			     "--interval-ms 10 --duration-s 600 --out %s", bin_dir, SERVER_IP,
+			     PROBE_PORT, FW_CONNS, path_in("probe.json"));
+	probe_fw = spawn_in(&ns_c, path_in("probe-fw.log"), "%s/tcpprobe client %s:%d --conns %d "
+			    "--interval-ms 10 --duration-s 600 --out %s", bin_dir, FW_SERVER_IP,
+			    PROBE_PORT, FW_CONNS, path_in("probe-fw.json"));
+	denied_connect_times_out();
+	sleep_ms(3000);
+	r = probe_report_at("probe.json");
+	cr_assert_eq(probe_int(r, "connected"), FW_CONNS, "through the NAT: %s", path_in("probe.json"));
+	cr_assert_eq(probe_int(r, "broken"), 0);
+	json_decref(r);
+	r = probe_report_at("probe-fw.json");
+	cr_assert_eq(probe_int(r, "connected"), FW_CONNS, "through the firewall: %s",
+		     path_in("probe-fw.json"));
+	cr_assert_eq(probe_int(r, "broken"), 0);
+	cr_assert_gt(probe_int(r, "echoes"), FW_CONNS * 100);
+	json_decref(r);
+	nat_rx = nf_counter(NF_NAME, "rx");
+	fw_rx = nf_counter("fw", "rx");
+	cr_log_info("two NFs on one bridge: NAT instances received %llu packets, firewall instances "
+		    "%llu; the firewall dropped %llu by policy", nat_rx, fw_rx,
+		    nf_counter("fw", "drop_policy"));
+	cr_assert_gt(nat_rx, 1000);
+	cr_assert_gt(fw_rx, 1000);
+	cr_assert_gt(nf_counter("fw", "drop_policy"), 0, "the denied connection was not dropped");
 }
 
 /* ---- `make bench`: failover and scale-out over repeated runs ---- */

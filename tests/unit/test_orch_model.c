@@ -105,6 +105,21 @@ ParameterizedTestParameters(orch_model, bad_specs_name_the_field)
 		  "autoscale.enabled: unknown field" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"instances\": 5, \"autoscale\": {\"min\": 1, \"max\": 4}}",
 		  "instances: must be within autoscale.min-autoscale.max (1-4)" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": \"eth0\"}", "uplinks: must be an object" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a\"}}",
+		  "uplinks.outside: is required" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"outside\": \"a\"}}",
+		  "uplinks.inside: is required" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a\", \"outside\": \"a\"}}",
+		  "uplinks.outside: must differ from uplinks.inside" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a/b\", \"outside\": \"c\"}}",
+		  "uplinks.inside: must be an interface name" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a\", \"outside\": "
+		  "\"abcdefghijklmnop\"}}", "uplinks.outside: must be an interface name" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a\", \"outside\": 3}}",
+		  "uplinks.outside: must be an interface name" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"uplinks\": {\"inside\": \"a\", \"outside\": \"b\", "
+		  "\"mgmt\": \"c\"}}", "uplinks.mgmt: unknown field" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"config\": []}", "config: must be a JSON object" },
 		{ "{\"name\": \"n\", \"type\": \"nat\"}", "config.public_ips: at least one public address" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"config\": {\"public_ips\": [\"1.1.1.1\"], \"port_range\": [1, 70000]}}",
@@ -152,6 +167,8 @@ ParameterizedTestParameters(orch_model, good_specs_round_trip)
 		{ "{\"name\": \"nat-b\", \"type\": \"nat\", " NAT_CFG ", \"autoscale\": {\"min\": 2, \"max\": 8, "
 		  "\"scale_out_load\": 0.75, \"scale_in_load\": 0.2, \"cooldown_s\": 0, \"window_s\": 10}}" },
 		{ "{\"name\": \"fw\", \"type\": \"firewall\"}" },
+		{ "{\"name\": \"fw3\", \"type\": \"firewall\", \"uplinks\": {\"inside\": \"fw-in\", "
+		  "\"outside\": \"fw_out.1\"}}" },
 		{ "{\"name\": \"fw2\", \"type\": \"firewall\", \"instances\": 16, \"autoscale\": null, \"config\": "
 		  "{\"default\": \"deny\", \"rules\": [{\"action\": \"allow\", \"proto\": \"tcp\", \"dir\": \"out\", "
 		  "\"dst_ports\": [80, 443]}]}}" },
