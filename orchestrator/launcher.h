@@ -90,9 +90,11 @@ const struct orch_launcher_cfg *launcher_cfg(const struct orch_launcher *l);
 
 /* Start instance inst->id (set by the caller, a valid --id; inst->nf = spec->name) of
  * 'spec': fills inst->pid, if_in/if_out, br_in/br_out, ofport_in/ofport_out, launched_ms
- * (wall clock) and state = LAUNCHING. Leftovers of an earlier instance with the same id
- * (veths, ports) are removed first. On failure nothing is left behind. The process may
- * still fail right after (a bad config): its exit shows on the watch fd. */
+ * (wall clock) and state = LAUNCHING. It runs on a spare port pair when one is kept (its
+ * names are then another instance's), else on new veths and ports (leftovers of an
+ * earlier instance with the same id are removed first). On failure nothing is left
+ * behind but a spare pair. The process may still fail right after (a bad config): its
+ * exit shows on the watch fd. */
 int launcher_start(struct orch_launcher *l, const struct orch_nf_spec *spec,
 		   struct orch_instance *inst, char *err, size_t errsz);
 
@@ -103,9 +105,10 @@ int launcher_start(struct orch_launcher *l, const struct orch_nf_spec *spec,
 int launcher_stop(struct orch_launcher *l, const struct orch_instance *inst, bool graceful,
 		  char *err, size_t errsz);
 
-/* Remove the instance's bridge ports, veths, config file and DPDK runtime directory.
- * Idempotent. Names missing from 'inst' are derived from its id. -EBUSY when its process
- * still runs (stop it and wait for its watch fd first). */
+/* Remove the instance's config file and DPDK runtime directory, and its bridge ports and
+ * veths, or keep those as a spare pair (cfg.spare_ports). Idempotent. Names missing from
+ * 'inst' are derived from its id. -EBUSY when its process still runs (stop it and wait for
+ * its watch fd first). */
 int launcher_cleanup(struct orch_launcher *l, const struct orch_instance *inst, char *err,
 		     size_t errsz);
 
