@@ -70,6 +70,7 @@ static int create_locked(struct orch *o, const struct orch_nf_spec *spec, char *
 		return core_store_fail(rc, spec->name, err, errsz);
 	}
 	nf->scale_req_us = orch_mono_ms() * 1000;
+	nf->push_due = true;	/* the spec's rule set / pool, not one an earlier NF left */
 	nf->next = o->nfs;
 	o->nfs = nf;
 	orch_state_add_event(o->st_api, s.name, ORCH_EV_CREATED, NULL, orch_nf_type_name(s.type));
@@ -176,8 +177,12 @@ static int patch_locked(struct orch *o, const char *name, json_t *config,
 	if (config != NULL) {
 		orch_nf_steer_desc(o, nf);
 		nf->steer_dirty = true;
-		orch_state_add_event(o->st_api, name, ORCH_EV_SCALED, NULL,
-				     "config replaced: applies to instances launched from now on");
+		nf->push_due = nf->push_announce = nf->spec.type != ORCH_NF_NAT;
+		orch_state_add_event(o->st_api, name, ORCH_EV_SCALED, NULL, nf->spec.type ==
+				     ORCH_NF_NAT ? "config replaced: applies to instances launched "
+				     "from now on" : "config replaced: the rules or pool go to the "
+				     "running instances, the rest applies to instances launched from "
+				     "now on");
 	}
 	if (as != NULL) {
 		char detail[128];

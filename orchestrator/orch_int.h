@@ -80,6 +80,8 @@ struct orch_nf {
 	char slots[ORCH_SLOTS][ORCH_ID_MAX];
 	struct steer_nf steer;		/* its uplink ports come from spec.uplink_in/out */
 	bool steer_dirty;		/* membership changed: steer_apply due */
+	bool push_due;			/* rule set / pool to publish (orch_push.c) (lock) */
+	bool push_announce;		/* ... after a PATCH: an event says so (lock) */
 	bool steer_removed;		/* deleting: steer_remove confirmed */
 	bool steer_removing;
 	uint64_t apply_seq, confirmed_seq;
@@ -162,6 +164,9 @@ int orch_spec_copy(struct orch_nf_spec *dst, const struct orch_nf_spec *src);
 
 /* orch_reconcile.c: the main loop's decisions. */
 void orch_reconcile(struct orch *o);
+
+/* orch_push.c: publish the firewall rule sets and LB pools that are due (main loop). */
+void orch_push_configs(struct orch *o);
 void orch_inst_exited(struct orch *o, struct orch_nf *nf, struct orch_inst *in);
 void orch_inst_failed(struct orch *o, struct orch_nf *nf, struct orch_inst *in,
 		      enum orch_fail_cause cause, const char *why);

@@ -416,6 +416,7 @@ static void loop_timers_run(struct orch *o, struct loop_timers *t)
 	if (o->reconcile_due || now >= t->reconcile) {
 		o->reconcile_due = false;
 		orch_reconcile(o);
+		orch_push_configs(o);
 		t->reconcile = now + RECONCILE_EVERY_MS;
 	}
 	if (now >= t->reap) {

@@ -123,6 +123,7 @@ static int restore_nf(struct orch *o, const char *name)
 		       "NF)", name, err);
 		return 0;
 	}
+	nf->push_due = true;	/* republished (unchanged, unless a push was cut short) */
 	if (orch_state_get_slots(o->st_loop, name, nf->slots) < 0)
 		memset(nf->slots, 0, sizeof(nf->slots));
 	rc = restore_instances(o, nf);

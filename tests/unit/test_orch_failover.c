@@ -1341,13 +1341,13 @@ static unsigned long long nf_counter(const char *name, const char *field)
 	return sum;
 }
 
-/* A connection to a port the firewall denies (nothing listens there either): the SYN is
- * dropped, so the connect times out rather than being refused by the server. */
-static void denied_connect_times_out(void)
+/* A connection to port 'port' the firewall denies: the SYN is dropped, so the connect times
+ * out (nothing listens on PROBE_PORT + 1: an allowed SYN there would be refused). */
+static void denied_connect_times_out(int port)
 {
 	pid_t pid = spawn_in(&ns_c, path_in("probe-denied.log"), "%s/tcpprobe client %s:%d --conns 1 "
 			     "--connect-timeout-ms 1000 --duration-s 2 --out %s", bin_dir,
-			     FW_SERVER_IP, PROBE_PORT + 1, path_in("probe-denied.json"));
+			     FW_SERVER_IP, port, path_in("probe-denied.json"));
 	json_t *r, *c;
 	int st;
 
@@ -1360,6 +1360,47 @@ static void denied_connect_times_out(void)
 		  "denied connection: %s (want a timeout: the firewall drops the SYN)",
 		  json_string_value(json_object_get(c, "error")));
 	json_decref(r);
+}
+
+static long long rules_version(void)
+{
+	redisReply *r = redisCommand(rc, "GET fw:rules_ver");
+	long long v = r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+
+	freeReplyObject(r);
+	return v;
+}
+
+/* PATCH the firewall's rules (deny everything): the running instances take the new rule
+ * set from the store; the connections already open go on, a new one is dropped. */
+static void patch_rules_apply_to_new_connections(void)
+{
+	long long v0 = rules_version();
+	uint64_t t0 = mono_ms();
+	char resp[65536];
+	long echoes;
+	json_t *r;
+
+	cr_assert_gt(v0, 0, "the orchestrator published no rule set for fw");
+	cr_assert_eq(http("PATCH", "/v1/nfs/fw", "{\"config\": {\"default\": \"deny\", \"rules\": "
+			  "[]}}", resp), 200, "%s", resp);
+	while (rules_version() == v0 && mono_ms() - t0 < 5000)
+		sleep_ms(20);
+	cr_assert_gt(rules_version(), v0, "PATCH did not publish the new rule set");
+	sleep_ms(500);	/* the instances check the version every 100 ms */
+	denied_connect_times_out(PROBE_PORT);
+	r = probe_report_at("probe-fw.json");
+	echoes = probe_int(r, "echoes");
+	json_decref(r);
+	sleep_ms(1000);
+	r = probe_report_at("probe-fw.json");
+	cr_assert_eq(probe_int(r, "broken"), 0, "established connections broke after the PATCH");
+	cr_assert_gt(probe_int(r, "echoes"), echoes + FW_CONNS * 50, "established connections "
+		     "stopped after the PATCH");
+	json_decref(r);
+	cr_log_info("PATCH fw: rule set version %lld -> %lld in %llu ms; new connections dropped, "
+		    "%d established ones kept going", v0, rules_version(),
+		    (unsigned long long)(mono_ms() - t0), FW_CONNS);
 }
 
 /* A firewall on uplinks of its own beside the NAT on the default ones, one bridge: each
@@ -1394,7 +1435,7 @@ Test(orch_failover, nfs_on_their_own_uplinks, .timeout = 300)
 	probe_fw = spawn_in(&ns_c, path_in("probe-fw.log"), "%s/tcpprobe client %s:%d --conns %d "
 			    "--interval-ms 10 --duration-s 600 --out %s", bin_dir, FW_SERVER_IP,
 			    PROBE_PORT, FW_CONNS, path_in("probe-fw.json"));
-	denied_connect_times_out();
+	denied_connect_times_out(PROBE_PORT + 1);
 	sleep_ms(3000);
 	r = probe_report_at("probe.json");
 	cr_assert_eq(probe_int(r, "connected"), FW_CONNS, "through the NAT: %s", path_in("probe.json"));
@@ -1414,6 +1455,7 @@ Test(orch_failover, nfs_on_their_own_uplinks, .timeout = 300)
 	cr_assert_gt(nat_rx, 1000);
 	cr_assert_gt(fw_rx, 1000);
 	cr_assert_gt(nf_counter("fw", "drop_policy"), 0, "the denied connection was not dropped");
+	patch_rules_apply_to_new_connections();
 }
 
 /* ---- `make bench`: failover and scale-out over repeated runs ---- */
