@@ -79,7 +79,7 @@ bool store_ready(struct store *st, uint64_t now_us)
 		return true;
 	if (now_us < st->next_retry_us)
 		return false;
-	return store_try_connect(st, now_us);
+	return store_try_reconnect(st, now_us);
 }
 
 uint64_t store_generation(const struct store *st)

@@ -122,6 +122,7 @@ int store_scripts_load(struct store *st, struct setup *su)
 }
 void store_conns_free(struct store *st)
 {
+	store_probe_close(st);
 	if (st->ctx)
 		redisFree(st->ctx);
 	if (st->inval)
@@ -205,6 +206,24 @@ void store_mark_down(struct store *st, const char *why)
 	st->n_attempts = 0;
 	outage_begin(st, now, why);
 	retry_schedule(st, now);
+}
+
+bool store_try_reconnect(struct store *st, uint64_t now_us)
+{
+	char why[256];
+	int rc = store_probe_poll(st, now_us, why, sizeof(why));
+
+	if (rc == 0)
+		return false;	/* no answer yet: store_ready() looks again on its next call */
+	if (rc < 0) {
+		st->n_attempts++;
+		NF_LOG(DEBUG, LOG_MOD, "store probe %u failed (%s, %s): %s", st->n_attempts, st->who,
+		       st->addr, why);
+		outage_begin(st, now_us, why);
+		retry_schedule(st, now_us);
+		return false;
+	}
+	return store_try_connect(st, now_us);
 }
 
 /* One connect attempt, with logging and backoff. */

@@ -30,6 +30,8 @@ struct store {
 	char addr[400];			/* "host:port" or "unix:/path", for log lines */
 	redisContext *ctx;		/* main connection; NULL while down */
 	redisContext *inval;		/* invalidation subscriber (tracking only); NULL while down */
+	redisContext *probe;		/* a reconnect's liveness probe (non-blocking), or NULL */
+	uint64_t probe_deadline_us;
 	char shas[SCRIPT__COUNT][SHA_LEN + 1];
 	bool reload;			/* NOSCRIPT seen: reload the scripts with the next batch */
 	unsigned n_pending;		/* caller's replies not read yet */
@@ -65,6 +67,13 @@ void store_conns_free(struct store *st);
 int store_conn_set_timeout(struct store *st, struct setup *su);
 void store_mark_down(struct store *st, const char *why);
 bool store_try_connect(struct store *st, uint64_t now_us);
+/* A retry while down: probe first (store_probe.c), then connect when the server answers. */
+bool store_try_reconnect(struct store *st, uint64_t now_us);
+
+/* Liveness probe (store_probe.c): 1 the server answered, 0 no answer yet (call again), -1
+ * failed or timed out (why in 'err'). */
+int store_probe_poll(struct store *st, uint64_t now_us, char *err, size_t errsz);
+void store_probe_close(struct store *st);
 
 /* Invalidations (store_inval.c). */
 int store_tracking_enable(struct store *st, struct setup *su);

@@ -243,6 +243,7 @@ struct orch *orch_create(const struct orch_cfg *cfg, char *err, size_t errsz)
 	o->cfg = *cfg;
 	o->cfg.launcher.heartbeat_ms = cfg->heartbeat_ms;
 	o->started_ms = orch_wall_ms();
+	o->store_up = true;	/* until a heartbeat poll fails */
 	o->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (o->wake_fd < 0) {
 		orch_core_fail(-errno, err, errsz, "eventfd: %s", strerror(errno));

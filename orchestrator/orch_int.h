@@ -131,7 +131,8 @@ struct orch {
 	struct orch_pending pending[ORCH_PENDING_MAX];
 	struct orch_metrics m;		/* (lock) */
 	bool of_ready;			/* (lock) */
-	bool store_up;			/* heartbeats readable at the last poll */
+	volatile bool store_up;		/* heartbeats readable at the last poll (main loop;
+					 * read by the API's health) */
 	uint32_t uplink_in_port, uplink_out_port;
 	int wake_fd;			/* eventfd: the API thread (and signals) wake the loop */
 	volatile int stop;

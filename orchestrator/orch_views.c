@@ -121,7 +121,9 @@ json_t *orch_health(struct orch *o)
 	bool up;
 
 	pthread_mutex_lock(&o->lock);
-	up = orch_state_connected(o->st_api);
+	/* The API's own connection, and the main loop's (an idle API connection does not
+	 * notice a store that stopped answering; the heartbeat polls do). */
+	up = orch_state_connected(o->st_api) && o->store_up;
 	for (struct orch_nf *nf = o->nfs; nf != NULL; nf = nf->next)
 		n_nfs += !nf->deleting;
 	h = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:I, s:I, s:f, s:b}",
