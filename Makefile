@@ -28,6 +28,9 @@ ORCH_MAINS := orchestrator/main.c orchestrator/nfvctl.c
 ORCH_SRCS  := $(filter-out $(ORCH_MAINS),$(wildcard orchestrator/*.c))
 ORCH_LIB   := $(if $(ORCH_SRCS),$(BUILD)/liborch.a)
 HARNESS_OBJS := $(call obj,$(HARNESS_SRCS))
+# The orchestrator tests' fixture (tests/harness/orchenv*.c: Criterion asserts, libcurl)
+# goes into the test binaries only, not into bench-nf.
+BENCH_HARNESS_OBJS := $(filter-out $(BUILD)/obj/tests/harness/orchenv%,$(HARNESS_OBJS))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 # The orchestrator daemon is built once orchestrator/main.c exists; the CLI always.
 ORCH_BINS := $(if $(wildcard orchestrator/nfvctl.c),$(BUILD)/nfvctl) $(if $(wildcard orchestrator/main.c),$(BUILD)/nfv-orchestrator)
@@ -105,7 +108,7 @@ $(BUILD)/tcpprobe: $(call obj,tests/tools/tcpprobe.c)
 $(BUILD)/tests/.built: $(UNIT_BINS)
 	@mkdir -p $(dir $@) && touch $@
 
-$(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(HARNESS_OBJS) $(NF_LIBS) $(BUILD)/libsnf.a
+$(BUILD)/bench-nf: $(call obj,$(BENCH_SRCS)) $(BENCH_HARNESS_OBJS) $(NF_LIBS) $(BUILD)/libsnf.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Fuzz targets tests/fuzz/fuzz_<name>.c: clang + libFuzzer + ASan/UBSan, built from source

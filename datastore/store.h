@@ -67,6 +67,20 @@ int store_read_reply(struct store *st, redisReply **reply);
 /* Read and free all outstanding replies of the current batch. */
 void store_discard_replies(struct store *st);
 
+/* Send the appended commands now, without reading their replies (store_async.c); collect
+ * them later with store_try_read_reply(). Returns 0, or -ENOTCONN (the store is then
+ * down and the batch lost). The write blocks only while the kernel's send buffer is full,
+ * at most the store timeout. */
+int store_flush(struct store *st);
+
+/* The next reply of the batch if it has arrived, without waiting: 1 with '*reply' (the
+ * caller frees it), 0 not yet, -ENOTCONN when the connection failed (marked down). */
+int store_try_read_reply(struct store *st, redisReply **reply);
+
+/* Drop the connection (replies still pending are lost) and retry later, as after a
+ * timeout: for a caller whose replies did not come in time. */
+void store_reset(struct store *st, const char *why);
+
 /* Number of appended commands whose replies have not been read yet. */
 unsigned store_pending(const struct store *st);
 

@@ -31,6 +31,8 @@ struct nf_stats {
 	uint64_t last_us;			/* previous period's snapshot time */
 	struct nf_counters last;		/* previous period's snapshot */
 	uint64_t seq;
+	uint64_t sent_us;			/* the batch in flight was sent then */
+	unsigned timeout_ms;			/* the store's: a batch unanswered this long */
 };
 
 /* One HSET under construction: argv points into 'vals'. */
@@ -74,6 +76,7 @@ struct nf_stats *nf_stats_create(const struct nf_opts *opts, const char *nf_name
 	snprintf(s->name, sizeof(s->name), "%s", nf_name);
 	snprintf(s->key, sizeof(s->key), "snf:inst:%s", opts->id);
 	s->mode = nf_mode_name(opts->mode);
+	s->timeout_ms = cfg.timeout_ms;
 	s->interval_ms = opts->stats_interval_ms;
 	s->last_us = nf_now_us();
 	s->next_us = s->last_us + (uint64_t)s->interval_ms * 1000u;
@@ -169,7 +172,33 @@ static int stats_read_replies(struct nf_stats *s, unsigned n)
 	return ret;
 }
 
-/* One pipelined batch: HSET, PEXPIRE, ZADD. */
+/* The replies of the previous batch, without waiting for them (the poll loop must not
+ * stall on a store that stopped answering): 1 all in, 0 some still missing, < 0 the
+ * connection failed. A batch unanswered after the store timeout drops the connection:
+ * store_ready() then retries it, probing without blocking. */
+static int stats_collect(struct nf_stats *s, uint64_t now_us)
+{
+	while (store_pending(s->st) > 0) {
+		redisReply *r;
+		int rc = store_try_read_reply(s->st, &r);
+
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			if (now_us - s->sent_us < (uint64_t)s->timeout_ms * 1000u)
+				return 0;
+			store_reset(s->st, "heartbeat not acknowledged within the store timeout");
+			return -ETIMEDOUT;
+		}
+		if (r->type == REDIS_REPLY_ERROR)
+			NF_LOG_RL(WARN, "stats", "publishing %s: %s", s->key, r->str);
+		freeReplyObject(r);
+	}
+	return 1;
+}
+
+/* One pipelined batch: HSET, PEXPIRE, ZADD, sent now, its replies collected at the next
+ * period (long arrived from a live server). */
 static int stats_send(struct nf_stats *s, const struct nf_counters *sum, uint64_t now_us)
 {
 	static struct stats_cmd c;	/* large; only worker 0 publishes */
@@ -189,11 +218,14 @@ static int stats_send(struct nf_stats *s, const struct nf_counters *sum, uint64_
 		ret = stats_append(s->st, 3, pexpire);
 	if (ret == 0)
 		ret = stats_append(s->st, 4, zadd);
+	if (ret == 0)
+		ret = store_flush(s->st);
 	if (ret < 0) {
-		store_discard_replies(s->st);
+		store_reset(s->st, "heartbeat not sent");
 		return ret;
 	}
-	return stats_read_replies(s, 3);
+	s->sent_us = now_us;
+	return 0;
 }
 
 void nf_stats_poll(struct nf_stats *s, uint64_t now_us)
@@ -204,7 +236,7 @@ void nf_stats_poll(struct nf_stats *s, uint64_t now_us)
 		return;
 	s->next_us = now_us + (uint64_t)s->interval_ms * 1000u;
 	nf_counters_sum(s->per_worker, s->n_workers, &sum);
-	if (store_ready(s->st, now_us)) {
+	if (store_ready(s->st, now_us) && stats_collect(s, now_us) == 1) {
 		s->seq++;
 		stats_send(s, &sum, now_us);
 	}
@@ -219,6 +251,8 @@ void nf_stats_destroy(struct nf_stats *s)
 
 	if (s == NULL)
 		return;
+	if (store_ready(s->st, nf_now_us()) && store_pending(s->st) > 0)
+		store_discard_replies(s->st);	/* the last heartbeat's (at most a timeout) */
 	if (store_ready(s->st, nf_now_us())) {
 		if (stats_append(s->st, 2, del) == 0 &&
 		    stats_append(s->st, 3, zrem) == 0)

@@ -3,10 +3,12 @@
 # print one closing line "N passed, N failed". Exit status is non-zero on any failure.
 BUILD=${BUILD:-build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-# The end-to-end failover test (real OVS + orchestrator + NAT instances under 200 TCP
-# connections, about a minute) is part of it; SNF_TEST_FAILOVER=0 skips it (quick runs).
+# The orchestrator's end-to-end tests (real OVS + orchestrator + NF instances under TCP
+# connections: test_orch_failover about a minute, test_orch_outages, test_orch_uplinks) are
+# part of it; SNF_TEST_FAILOVER=0 skips them (quick runs).
+E2E=" test_orch_failover test_orch_outages test_orch_uplinks "
 SKIP=""
-[ "${SNF_TEST_FAILOVER:-1}" = 0 ] && SKIP=" test_orch_failover "
+[ "${SNF_TEST_FAILOVER:-1}" = 0 ] && SKIP=$E2E
 passed=0
 failed=0
 skipped=0
@@ -23,7 +25,7 @@ for t in "$BUILD"/tests/test_*; do
 	echo "== $name"
 	# The orchestrator's end-to-end tests share fixed ports and load the machine: one at a time.
 	jobs=""
-	[ "$name" = test_orch_failover ] && jobs="--jobs=1"
+	case "$E2E" in *" $name "*) jobs="--jobs=1";; esac
 	"$t" --verbose=0 $jobs >"$log/$name.out" 2>&1
 	rc=$?
 	grep -v ' INFO \| WARN \|^\[RUN \]\|^\[PASS\]' "$log/$name.out" | tail -n 40

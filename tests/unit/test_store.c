@@ -758,3 +758,48 @@ Test(store_scripts, every_script_id_has_embedded_text)
 		cr_assert_gt(size, 0);
 	}
 }
+
+/* Sent now, answered later: store_flush() sends without reading, store_try_read_reply()
+ * collects what has arrived and never waits, also when the server stopped answering. */
+Test(store_conn, flush_then_collect_without_waiting, .timeout = 30)
+{
+	const char *ping[] = { "PING" }, *echo[] = { "ECHO", "x" };
+	redisReply *r = NULL;
+	uint64_t start, worst = 0;
+	int rc = 0;
+
+	st = open_store(0, false);
+	cr_assert_eq(store_append_argv(st, 1, ping, NULL), 0);
+	cr_assert_eq(store_append_argv(st, 2, echo, NULL), 0);
+	cr_assert_eq(store_flush(st), 0);
+	for (int got = 0; got < 2;) {
+		rc = store_try_read_reply(st, &r);
+		cr_assert_geq(rc, 0);
+		if (rc == 1) {
+			cr_assert_str_eq(r->str, got == 0 ? "PONG" : "x");
+			freeReplyObject(r);
+			got++;
+		}
+	}
+	cr_assert_eq(store_pending(st), 0);
+	/* A frozen server: nothing arrives, and no call waits for it. */
+	kill(rs.pid, SIGSTOP);
+	cr_assert_eq(store_append_argv(st, 1, ping, NULL), 0);
+	cr_assert_eq(store_flush(st), 0);
+	start = nf_now_us();
+	while (elapsed_ms(start) < 500) {
+		uint64_t t = nf_now_us();
+
+		rc = store_try_read_reply(st, &r);
+		if (elapsed_ms(t) > worst)
+			worst = elapsed_ms(t);
+		cr_assert_eq(rc, 0, "a reply from a frozen server?");
+		sleep_ms(1);
+	}
+	cr_assert_lt(worst, 100, "store_try_read_reply waited %lu ms", (unsigned long)worst);
+	store_reset(st, "test: no answer");
+	kill(rs.pid, SIGCONT);
+	cr_assert_eq(store_pending(st), 0, "the reset drops the batch");
+	cr_assert(wait_ready(st, 3000), "no reconnect after the reset");
+	cr_assert_eq(store_generation(st), 2);
+}
