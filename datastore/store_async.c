@@ -45,8 +45,10 @@ int store_try_read_reply(struct store *st, redisReply **reply)
 	void *r = NULL;
 
 	*reply = NULL;
+	/* Nothing pending and a failed batch answer at once; hidden SCRIPT LOAD replies (only
+	 * after a NOSCRIPT, so never on a connection that runs no script) are read blocking. */
 	if (st->n_pending == 0 || st->n_hidden > 0 || st->n_failed > 0)
-		return store_read_reply(st, reply) == 0 ? 1 : -ENOTCONN;	/* no wait there */
+		return store_read_reply(st, reply) == 0 ? 1 : -ENOTCONN;
 	if (!st->ctx)
 		return -ENOTCONN;
 	if (redisGetReplyFromReader(st->ctx, &r) != REDIS_OK)
