@@ -372,6 +372,11 @@ static void topology(void)
 	 * the PID namespace, like the first. */
 	topo_side(&ns_c, "upfi", "cpf", FW_CLIENT_IP "/24", "198.51.101.0/24");
 	topo_side(&ns_s, "upfo", "spf", FW_SERVER_IP "/24", "10.0.1.0/24");
+	/* A third for a load balancer (lb_vip_and_pool_patch): its clients on its outside
+	 * uplink, its backends on its inside one. */
+	topo_side(&ns_c, "uplbo", "cpl", LB_CLIENT_IP "/24", LB_VIP "/32");
+	topo_side(&ns_s, "uplbi", "spl", LB_BACKEND1 "/24", "10.0.2.0/24");
+	cr_assert_eq(netns_run(&ns_s, NULL, 0, "ip addr add " LB_BACKEND2 "/24 dev spl"), 0);
 }
 
 /* ---- fixture ---- */
@@ -441,9 +446,10 @@ void teardown(void)
 	proc_end(&probe_cli, SIGKILL);
 	proc_end(&probe_fw, SIGKILL);
 	proc_end(&probe_srv, SIGKILL);
-	if (orch_pid > 0)
+	if (orch_pid > 0) {
 		http("DELETE", "/v1/nfs/fw", NULL, resp);
-	if (orch_pid > 0 && http("DELETE", "/v1/nfs/" NF_NAME, NULL, resp) == 204) {
+		http("DELETE", "/v1/nfs/lb", NULL, resp);
+		http("DELETE", "/v1/nfs/" NF_NAME, NULL, resp);
 		while (mono_ms() - t0 < 20000 &&
 		       sh_out(NULL, 0, "ls %s/*.json >/dev/null 2>&1", path_in("run")) == 0)
 			sleep_ms(100);

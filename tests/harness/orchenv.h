@@ -41,6 +41,10 @@
 #define SERVER_IP "198.51.100.1"
 #define FW_CLIENT_IP "10.0.1.2"	/* the firewall's pair (nfs_on_their_own_uplinks) */
 #define FW_SERVER_IP "198.51.101.1"
+#define LB_CLIENT_IP "10.0.2.2"	/* the load balancer's pair: clients outside, */
+#define LB_VIP "192.0.2.10"
+#define LB_BACKEND1 "198.51.102.1"	/* ... two backends inside (one interface) */
+#define LB_BACKEND2 "198.51.102.2"
 #define PROBE_PORT 7777
 #define MAX_INSTS 16
 

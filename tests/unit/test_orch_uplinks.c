@@ -1,6 +1,7 @@
-/* Several NFs on one bridge (the fixture: tests/harness/orchenv.h): a firewall on uplinks
- * of its own beside the NAT on the default ones, each carrying its own connections; uplinks
- * in use or missing refused; a PATCH of the firewall's rules reaches its running instances. */
+/* NFs on uplinks of their own (the fixture: tests/harness/orchenv.h): a firewall beside
+ * the NAT on the default ones, each carrying its own connections, uplinks in use or missing
+ * refused, a PATCH of the firewall's rules reaching its running instances; a load balancer
+ * whose VIP reaches both backends and whose pool PATCH reaches its running instances. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,3 +164,108 @@ Test(orch_uplinks, nfs_on_their_own_uplinks, .timeout = 300)
 	cr_assert_gt(nf_counter("fw", "drop_policy"), 0, "the denied connection was not dropped");
 	patch_rules_apply_to_new_connections();
 }
+
+/* ---- a load balancer ---- */
+
+#define LB_CONNS 20
+#define LB_SPEC(backends) "{\"services\": [{\"vip\": \"" LB_VIP "\", \"port\": 7777, " \
+	"\"proto\": \"tcp\", \"backends\": [" backends "]}]}"
+#define LB_BE(addr) "{\"address\": \"" addr "\", \"port\": 7777}"
+
+/* Connections the backends' side has established on 'addr':7777 (ss in the server netns). */
+static int backend_conns(const char *addr)
+{
+	char log[PATH_MAX], line[256], want[64];
+	pid_t pid;
+	FILE *f;
+	int st, n = 0;
+
+	snprintf(log, sizeof(log), "%s", path_in("ss.log"));
+	pid = spawn_in(&ns_s, log, "ss -Htn state established '( sport = :%d )'", PROBE_PORT);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	snprintf(want, sizeof(want), " %s:%d ", addr, PROBE_PORT);
+	f = fopen(log, "r");
+	cr_assert_not_null(f, "%s", log);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, want) != NULL;
+	fclose(f);
+	return n;
+}
+
+static long long pool_version(void)
+{
+	redisReply *r = redisCommand(rc, "GET lb:pool_ver");
+	long long v = r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+
+	freeReplyObject(r);
+	return v;
+}
+
+/* 'n' connections of the probe with report 'report' connected, none broken, echoing. */
+static void probe_expect(const char *report, int n)
+{
+	uint64_t t0 = mono_ms();
+	json_t *r;
+
+	for (;;) {
+		r = probe_report_at(report);
+		if (probe_int(r, "connected") == n || mono_ms() - t0 > 10000)
+			break;
+		json_decref(r);
+		sleep_ms(100);
+	}
+	cr_assert_eq(probe_int(r, "connected"), n, "through the LB: %s", path_in(report));
+	cr_assert_eq(probe_int(r, "broken"), 0, "through the LB: %s", path_in(report));
+	json_decref(r);
+}
+
+/* A load balancer on its own uplinks: connections to its VIP (the orchestrator answers ARP
+ * for it) reach both backends through the instances and come back from the VIP; a PATCH of
+ * its pool reaches the running instances: new connections go to the backend left, the open
+ * ones keep theirs. */
+Test(orch_uplinks, lb_vip_and_pool_patch, .timeout = 300)
+{
+	long long v0;
+	uint64_t t0;
+	int b1, b2;
+	char resp[65536];
+
+	orch_daemon_start();
+	create_expect("{\"name\": \"lb\", \"type\": \"lb\", \"instances\": 2, \"uplinks\": "
+		      "{\"inside\": \"uplbi\", \"outside\": \"uplbo\"}, \"config\": "
+		      LB_SPEC(LB_BE(LB_BACKEND1) ", " LB_BE(LB_BACKEND2)) "}", 201, NULL);
+	wait_ready_of("lb", 2, "lb");
+	probe_srv = spawn_in(&ns_s, path_in("probe-server.log"), "%s/tcpprobe serve %d --duration-s "
+			     "600 --out %s", bin_dir, PROBE_PORT, path_in("probe-server.json"));
+	sleep_ms(300);
+	probe_cli = spawn_in(&ns_c, path_in("probe.log"), "%s/tcpprobe client %s:%d --conns %d "
+			     "--interval-ms 10 --duration-s 600 --out %s", bin_dir, LB_VIP, PROBE_PORT,
+			     LB_CONNS, path_in("probe.json"));
+	probe_expect("probe.json", LB_CONNS);
+	b1 = backend_conns(LB_BACKEND1);
+	b2 = backend_conns(LB_BACKEND2);
+	cr_log_info("LB: %d connections to %s:%d, %d on %s and %d on %s", LB_CONNS, LB_VIP,
+		    PROBE_PORT, b1, LB_BACKEND1, b2, LB_BACKEND2);
+	cr_assert_eq(b1 + b2, LB_CONNS);
+	cr_assert(b1 > 0 && b2 > 0, "one backend got every connection");
+	/* The pool without backend 1: published, then new connections go to backend 2. */
+	v0 = pool_version();
+	t0 = mono_ms();
+	cr_assert_eq(http("PATCH", "/v1/nfs/lb", "{\"config\": " LB_SPEC(LB_BE(LB_BACKEND2)) "}",
+			  resp), 200, "%s", resp);
+	while (pool_version() == v0 && mono_ms() - t0 < 5000)
+		sleep_ms(20);
+	cr_assert_gt(pool_version(), v0, "PATCH did not publish the new pool");
+	sleep_ms(500);	/* the instances check the version every 100 ms */
+	probe_fw = spawn_in(&ns_c, path_in("probe-new.log"), "%s/tcpprobe client %s:%d --conns 10 "
+			    "--interval-ms 10 --duration-s 600 --out %s", bin_dir, LB_VIP, PROBE_PORT,
+			    path_in("probe-new.json"));
+	probe_expect("probe-new.json", 10);
+	probe_expect("probe.json", LB_CONNS);
+	cr_assert_eq(backend_conns(LB_BACKEND1), b1, "connections moved off backend 1");
+	cr_assert_eq(backend_conns(LB_BACKEND2), b2 + 10, "new connections did not all go to "
+		     "backend 2");
+	cr_log_info("PATCH lb: pool version %lld -> %lld; 10 new connections on %s, the %d on %s "
+		    "kept theirs", v0, pool_version(), LB_BACKEND2, b1, LB_BACKEND1);
+}
+
