@@ -274,7 +274,8 @@ static const char *const spec_fields_user[] = {
 	"name", "type", "config", "instances", "autoscale", "uplinks", NULL,
 };
 static const char *const spec_fields_record[] = {
-	"name", "type", "config", "instances", "autoscale", "uplinks", "created_ms", NULL,
+	"name", "type", "config", "instances", "autoscale", "uplinks", "config_gen", "created_ms",
+	NULL,
 };
 static const char *const uplink_fields[] = { "inside", "outside", NULL };
 
@@ -394,7 +395,7 @@ static int spec_config(json_t *j, struct orch_nf_spec *s, char *err, size_t errs
 static int spec_parse(json_t *j, struct orch_nf_spec *out, bool user, char *err, size_t errsz)
 {
 	struct orch_nf_spec s = { .config = NULL };
-	unsigned long long created = 0;
+	unsigned long long created = 0, gen = 0;
 
 	if (!json_is_object(j))
 		return bad(err, errsz, "spec: must be a JSON object");
@@ -405,9 +406,11 @@ static int spec_parse(json_t *j, struct orch_nf_spec *out, bool user, char *err,
 	    spec_uplinks(j, &s, err, errsz) ||
 	    spec_autoscale(j, &s, err, errsz) || spec_instances(j, &s, user, err, errsz) ||
 	    get_uint(j, "created_ms", "created_ms", 0, INT64_MAX, false, &created, err, errsz) ||
+	    get_uint(j, "config_gen", "config_gen", 0, UINT32_MAX, false, &gen, err, errsz) ||
 	    spec_config(j, &s, err, errsz))
 		return -EINVAL;
 	s.created_ms = created;
+	s.config_gen = (uint32_t)gen;
 	*out = s;
 	return 0;
 }
@@ -431,6 +434,8 @@ json_t *orch_nf_spec_to_json(const struct orch_nf_spec *spec)
 			      "autoscale", orch_autoscale_to_json(&spec->autoscale),
 			      "created_ms", (json_int_t)spec->created_ms);
 
+	if (j != NULL)
+		json_object_set_new(j, "config_gen", json_integer(spec->config_gen));
 	if (j != NULL && spec->uplink_in[0] != '\0')
 		json_object_set_new(j, "uplinks", json_pack("{s:s, s:s}", "inside", spec->uplink_in,
 							    "outside", spec->uplink_out));
@@ -468,6 +473,7 @@ static const struct ifield inst_fields[] = {
 	IF(last_heartbeat_ms, IF_U64, false),
 	IF(pps, IF_NUM, false),
 	IF(busy, IF_NUM, false),
+	IF(config_gen, IF_U32, false),
 };
 #define N_INST_FIELDS (sizeof(inst_fields) / sizeof(inst_fields[0]))
 

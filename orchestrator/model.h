@@ -36,6 +36,7 @@ struct orch_nf_spec {
 	struct orch_autoscale autoscale;
 	char uplink_in[ORCH_IFNAME_MAX];	/* bridge port facing its clients ("" = the default) */
 	char uplink_out[ORCH_IFNAME_MAX];	/* bridge port facing its servers */
+	uint32_t config_gen;		/* +1 on every config change: older instances are replaced */
 	uint64_t created_ms;
 };
 
@@ -63,6 +64,7 @@ struct orch_instance {
 	char br_out[ORCH_IFNAME_MAX];
 	uint32_t ofport_in, ofport_out;	/* OpenFlow port numbers of br_in / br_out */
 	uint64_t launched_ms, ready_ms, last_heartbeat_ms;	/* wall clock */
+	uint32_t config_gen;		/* the spec's config_gen it was launched with */
 	double pps, busy;		/* from the last heartbeat */
 };
 

@@ -168,6 +168,7 @@ static int patch_locked(struct orch *o, const char *name, json_t *config,
 	if (config != NULL) {
 		json_decref(next.config);
 		next.config = json_deep_copy(config);
+		next.config_gen++;	/* the instances are replaced one by one (orch_reconcile.c) */
 	}
 	if (as != NULL)
 		next.autoscale = *as;
@@ -179,10 +180,9 @@ static int patch_locked(struct orch *o, const char *name, json_t *config,
 		nf->steer_dirty = true;
 		nf->push_due = nf->push_announce = nf->spec.type != ORCH_NF_NAT;
 		orch_state_add_event(o->st_api, name, ORCH_EV_SCALED, NULL, nf->spec.type ==
-				     ORCH_NF_NAT ? "config replaced: applies to instances launched "
-				     "from now on" : "config replaced: the rules or pool go to the "
-				     "running instances, the rest applies to instances launched from "
-				     "now on");
+				     ORCH_NF_NAT ? "config replaced: the instances are replaced one "
+				     "by one" : "config replaced: the rules or pool go to the running "
+				     "instances now, and the instances are replaced one by one");
 	}
 	if (as != NULL) {
 		char detail[128];

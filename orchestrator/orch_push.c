@@ -3,8 +3,9 @@
  * publishes them when an NF is created (a rule set or pool left in Redis by an earlier NF of
  * the same name must not win over the new spec) and when PATCH changes the config; the
  * instances pick the new version up within their check interval (100 ms) and apply it to
- * new connections. The rest of a config (NAT addresses, timeouts) applies to instances
- * launched afterwards. Runs on the main loop (its store connection, o->hb). */
+ * new connections. The rest of a config (NAT addresses, timeouts) reaches the instances
+ * through their replacement one at a time (orch_reconcile.c). Runs on the main loop (its
+ * store connection, o->hb). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -346,6 +346,7 @@ static void launch_one(struct orch *o, struct orch_nf *nf)
 	rec = in->rec;
 	if (rc == 0)
 		rc = launcher_start(o->launcher, &spec, &rec, err, sizeof(err));
+	rec.config_gen = spec.config_gen;
 	orch_nf_spec_clear(&spec);
 	if (rc < 0) {
 		launch_failed(o, nf, in, id, err);
@@ -390,10 +391,54 @@ static struct orch_inst *victim_pick(struct orch_nf *nf)
 	return best;
 }
 
+/* A config change replaces the instances launched before it, one at a time, without
+ * lowering the count: launch one more (with the new config), and once it is ready drain the
+ * oldest instance of an older config. While a roll waits for its new instance nothing else
+ * is drained. */
+struct roll_view {
+	unsigned stale;			/* ready instances of an older config */
+	unsigned launching;
+	unsigned draining;
+	struct orch_inst *oldest_stale;
+};
+
+static void roll_view(const struct orch_nf *nf, uint32_t gen, struct roll_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; i < ORCH_NF_ENTRIES; i++) {
+		struct orch_inst *in = (struct orch_inst *)&nf->insts[i];
+
+		if (!in->in_use)
+			continue;
+		if (in->drain_requested || in->rec.state == ORCH_INST_DRAINING) {
+			v->draining++;
+			continue;
+		}
+		v->launching += in->rec.state == ORCH_INST_LAUNCHING;
+		if (in->rec.state != ORCH_INST_READY || in->rec.config_gen >= gen)
+			continue;
+		v->stale++;
+		if (v->oldest_stale == NULL ||
+		    in->rec.launched_ms < v->oldest_stale->rec.launched_ms)
+			v->oldest_stale = in;
+	}
+}
+
+/* The instance to drain when there are more than desired: during a roll the oldest of an
+ * older config, once no new one is still launching; otherwise victim_pick(). */
+static struct orch_inst *scale_victim(struct orch_nf *nf, const struct roll_view *rv)
+{
+	if (rv->stale == 0)
+		return victim_pick(nf);
+	return rv->launching == 0 ? rv->oldest_stale : NULL;
+}
+
 static void scale_step(struct orch *o, struct orch_nf *nf)
 {
 	unsigned active = 0, unrouted = 0, desired;
 	struct orch_inst *victim;
+	struct roll_view rv;
+	bool roll;
 
 	for (unsigned i = 0; i < ORCH_NF_ENTRIES; i++) {
 		const struct orch_inst *in = &nf->insts[i];
@@ -408,11 +453,18 @@ static void scale_step(struct orch *o, struct orch_nf *nf)
 	}
 	pthread_mutex_lock(&o->lock);
 	desired = nf->spec.instances;
-	victim = active > desired ? victim_pick(nf) : NULL;
+	roll_view(nf, nf->spec.config_gen, &rv);
+	victim = active > desired ? scale_victim(nf, &rv) : NULL;
 	if (victim != NULL)
 		victim->drain_requested = true;
 	pthread_mutex_unlock(&o->lock);
-	if (active + unrouted < desired && orch_mono_ms() >= nf->launch_retry_ms) {
+	roll = active == desired && unrouted == 0 && rv.stale > 0 && rv.launching == 0 &&
+	       rv.draining == 0;
+	if ((active + unrouted < desired || roll) && orch_mono_ms() >= nf->launch_retry_ms) {
+		if (roll)
+			orch_event(o, nf->spec.name, ORCH_EV_SCALED, NULL, "config %u: replacing "
+				   "the %u instance(s) of an older config, one at a time",
+				   nf->spec.config_gen, rv.stale);
 		launch_one(o, nf);
 		o->reconcile_due = true;	/* the next one in the next pass */
 	} else if (victim != NULL) {

@@ -54,7 +54,7 @@ struct redisContext;
 struct orch_measures {
 	double gap_kill, gap_hung, gap_up, gap_drain, gap_down, gap_restart, gap_kill2, gap_lost;
 	double gap_port, gap_autoscale, rr_port;
-	double gap_store, gap_switch;
+	double gap_store, gap_switch, gap_roll, roll_ms;
 	double rr_kill, rr_hung, rr_kill2, hung_detect_ms, scale_ms, scale_steer_ms;
 };
 
@@ -75,6 +75,7 @@ extern struct orch_measures m;
 struct inst_view {
 	char id[48], state[16];
 	long pid;		/* in the PID namespace of the orchestrator */
+	long config_gen;	/* the NF's config generation it was launched with */
 };
 
 /* ---- small helpers ---- */

@@ -86,6 +86,7 @@ int nf_insts_of(const char *name, struct inst_view *v, unsigned *ready)
 		snprintf(v[n].state, sizeof(v[n].state), "%s",
 			 json_string_value(json_object_get(in, "state")));
 		v[n].pid = (long)json_integer_value(json_object_get(in, "pid"));
+		v[n].config_gen = (long)json_integer_value(json_object_get(in, "config_gen"));
 		*ready += strcmp(v[n].state, "ready") == 0;
 		n++;
 	}

@@ -239,6 +239,48 @@ static void phase_autoscale(void)
 	m.gap_autoscale = probe_check("autoscale 2 -> 3", GAP_MAX_MS);
 }
 
+/* Whether the NF runs 'want' ready instances, all of config generation 'gen'. */
+static bool rolled(int want, long gen)
+{
+	struct inst_view v[MAX_INSTS];
+	unsigned ready;
+	int n = nf_insts(v, &ready);
+
+	if (n != want || ready != (unsigned)want)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (v[i].config_gen != gen)
+			return false;
+	return true;
+}
+
+/* A PATCH of the NAT's config (a wider port range): the instances are replaced one at a
+ * time under the load, never fewer than before; no connection breaks, the mappings stay. */
+static void phase_config_roll(void)
+{
+	struct inst_view v[MAX_INSTS];
+	char resp[65536];
+	unsigned ready;
+	int n = nf_insts(v, &ready);
+	uint64_t t0;
+
+	probe_mark();
+	t0 = mono_ms();
+	cr_assert_eq(http("PATCH", "/v1/nfs/" NF_NAME, "{\"config\": {\"public_ips\": [\""
+			  PUBLIC_IP "\"], \"port_range\": [20000, 30999]}}", resp), 200, "%s", resp);
+	while (!rolled(n, 1) && mono_ms() - t0 < READY_TIMEOUT_MS) {
+		cr_assert_geq(nf_insts(v, &ready), n, "fewer instances during the roll");
+		sleep_ms(50);
+	}
+	cr_assert(rolled(n, 1), "the instances were not all replaced in %d s (log %s)",
+		  READY_TIMEOUT_MS / 1000, path_in("orch.log"));
+	m.roll_ms = (double)(mono_ms() - t0);
+	cr_log_info("config roll: %d instances replaced in %.0f ms", n, m.roll_ms);
+	sleep_ms(SETTLE_MS);
+	m.gap_roll = probe_check("config roll", GAP_MAX_MS);
+	mappings_check("config roll");
+}
+
 /* /metrics (of the last orchestrator run: counters start again at a restart) has the
  * histogram, the instances by state and the failover (the lost instance) counted. */
 static void metrics_check(void)
@@ -269,14 +311,15 @@ static void report(void)
 	json_decref(r);
 	cr_log_info("RESULT longest gap: kill -9 %.1f ms, hung %.1f ms, scale up %.1f ms, drain %.1f "
 		    "ms, scale down %.1f ms, orchestrator restart %.1f ms, kill -9 after restart %.1f ms, "
-		    "instance lost while down %.1f ms, OVS port down %.1f ms, autoscale %.1f ms", m.gap_kill,
-		    m.gap_hung, m.gap_up, m.gap_drain, m.gap_down, m.gap_restart, m.gap_kill2, m.gap_lost,
-		    m.gap_port, m.gap_autoscale);
+		    "instance lost while down %.1f ms, OVS port down %.1f ms, autoscale %.1f ms, "
+		    "config roll %.1f ms", m.gap_kill, m.gap_hung, m.gap_up, m.gap_drain, m.gap_down,
+		    m.gap_restart, m.gap_kill2, m.gap_lost, m.gap_port, m.gap_autoscale, m.gap_roll);
 	cr_log_info("RESULT detection to reroute: kill -9 %.1f ms, hung %.1f ms (detected %.0f ms after "
 		    "SIGSTOP), kill -9 after restart %.1f ms, port down %.1f ms", m.rr_kill, m.rr_hung,
 		    m.hung_detect_ms, m.rr_kill2, m.rr_port);
 	cr_log_info("RESULT scale 3 -> 5: new instances carried traffic %.0f ms after the call "
-		    "(in the steering %.0f ms after it)", m.scale_ms, m.scale_steer_ms);
+		    "(in the steering %.0f ms after it); config roll of 3 instances %.0f ms",
+		    m.scale_ms, m.scale_steer_ms, m.roll_ms);
 }
 
 TestSuite(orch_failover, .init = setup, .fini = teardown, .timeout = 420);
@@ -294,6 +337,7 @@ Test(orch_failover, kill_hang_scale_restart_under_200_connections)
 	metrics_check();
 	phase_port_down();
 	phase_autoscale();
+	phase_config_roll();
 	report();
 }
 

@@ -80,6 +80,7 @@ ParameterizedTestParameters(orch_model, bad_specs_name_the_field)
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"instances\": -1}", "instances: must be an integer in 1-16" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"foo\": 1}", "foo: unknown field" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"created_ms\": 5}", "created_ms: unknown field" },
+		{ "{\"name\": \"n\", \"type\": \"nat\", \"config_gen\": 2}", "config_gen: unknown field" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"autoscale\": 3}", "autoscale: must be an object or null" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"autoscale\": {\"max\": 3}}", "autoscale.min: is required" },
 		{ "{\"name\": \"n\", \"type\": \"nat\", \"autoscale\": {\"min\": 1}}", "autoscale.max: is required" },
