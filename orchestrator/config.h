@@ -13,10 +13,12 @@
  *   listen ADDR:PORT (127.0.0.1:8181), token, redis (host:port | unix:/path |
  *   redis://[:pw@]host:port; 127.0.0.1:6379), redis_password, ovs_db (unix:/path),
  *   ovs_vsctl, bridge (snf-br0), openflow ADDR:PORT (127.0.0.1:6653), uplink_inside,
- *   uplink_outside (the default uplinks of NFs that name none; both or neither), launcher (process), heartbeat_ms (100), nf_bin_dir (the
- *   directory of nfv-orchestrator), run_dir (/run/nfv-orchestrator), nf_mem_mb (256), nf_mbufs (2047), nf_spare_ports (4),
- *   nf_lcore (-1: spread), nf_idle_sleep_us (100), nf_nice (0), start_timeout_ms (30000), drain_timeout_ms (10000),
- *   stop_instances_on_exit (false), log_level (info).
+ *   uplink_outside (the default uplinks of NFs that name none; both or neither),
+ *   launcher (process), heartbeat_ms (100), nf_bin_dir (the directory of
+ *   nfv-orchestrator), run_dir (/run/nfv-orchestrator), nf_mem_mb (256), nf_mbufs (2047),
+ *   nf_spare_ports (4), nf_lcore (-1: spread), nf_idle_sleep_us (100), nf_nice (0),
+ *   start_timeout_ms (30000), drain_timeout_ms (10000), stop_instances_on_exit (false),
+ *   log_level (info).
  * Precedence: defaults, then the file (--config FILE), then the other options. */
 struct orch_config {
 	struct orch_cfg orch;

@@ -25,11 +25,11 @@ bool launcher_spare_park(struct orch_launcher *l, const struct launcher_names *n
 	unsigned max = l->cfg.spare_ports < LAUNCHER_MAX_SPARES ? l->cfg.spare_ports
 								 : LAUNCHER_MAX_SPARES;
 
-	if (l->n_spares >= max || ofports[0] == 0 || ofports[1] == 0 || !spare_ends_exist(n))
-		return false;
 	for (unsigned i = 0; i < l->n_spares; i++)
 		if (strcmp(l->spares[i].n.prefix, n->prefix) == 0)
-			return true;	/* parked already */
+			return true;	/* parked already (a second cleanup) */
+	if (l->n_spares >= max || ofports[0] == 0 || ofports[1] == 0 || !spare_ends_exist(n))
+		return false;
 	l->spares[l->n_spares].n = *n;
 	memcpy(l->spares[l->n_spares].ofports, ofports, sizeof(l->spares[0].ofports));
 	l->n_spares++;
