@@ -391,13 +391,16 @@ static struct orch_inst *victim_pick(struct orch_nf *nf)
 	return best;
 }
 
+#define ROLL_SETTLE_MS 1000	/* a new instance carries its flows this long before a drain */
+
 /* A config change replaces the instances launched before it, one at a time, without
- * lowering the count: launch one more (with the new config), and once it is ready drain the
- * oldest instance of an older config. While a roll waits for its new instance nothing else
- * is drained. */
+ * lowering the count: launch one more (with the new config), and once it is ready and has
+ * carried its flows for ROLL_SETTLE_MS drain the oldest instance of an older config (one
+ * move of flows at a time). While a roll waits for its new instance nothing else is
+ * drained. */
 struct roll_view {
 	unsigned stale;			/* ready instances of an older config */
-	unsigned launching;
+	unsigned launching;		/* ... and ready ones that joined less than ROLL_SETTLE_MS ago */
 	unsigned draining;
 	struct orch_inst *oldest_stale;
 };
@@ -414,7 +417,9 @@ static void roll_view(const struct orch_nf *nf, uint32_t gen, struct roll_view *
 			v->draining++;
 			continue;
 		}
-		v->launching += in->rec.state == ORCH_INST_LAUNCHING;
+		v->launching += in->rec.state == ORCH_INST_LAUNCHING ||
+				(in->rec.state == ORCH_INST_READY &&
+				 orch_mono_ms() - in->ready_mono_ms < ROLL_SETTLE_MS);
 		if (in->rec.state != ORCH_INST_READY || in->rec.config_gen >= gen)
 			continue;
 		v->stale++;
