@@ -441,7 +441,7 @@ static int process_start(struct orch_launcher *l, const struct orch_nf_spec *spe
 		ret = proc_launch(l, inst, &a, &pid, err, errsz);
 	free(a.envp);
 	if (ret < 0) {
-		if (ofports[0] == 0 || !launcher_spare_park(l, &n, ofports))
+		if (!launcher_spare_park(l, &n, ofports))
 			launcher_plumb_remove(l, &n, NULL, 0);
 		unlink(a.config);
 		return ret;

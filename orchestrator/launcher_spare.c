@@ -107,33 +107,58 @@ static void spare_adopt_one(struct orch_launcher *l, const char *base)
 	launcher_plumb_remove(l, &n, NULL, 0);
 }
 
-void launcher_spares_adopt(struct orch_launcher *l, bool (*in_use)(const char *base, void *arg),
-			   void *arg)
+/* Call 'fn(port, arg)' for every port of the launcher's bridge until it returns true.
+ * Returns whether one did; false also when the ports cannot be listed (logged). */
+static bool bridge_ports_find(struct orch_launcher *l, bool (*fn)(const char *port, void *arg),
+			      void *arg)
 {
-	static char ports[PORT_LIST_SIZE];
-	char err[256] = "", base[ORCH_IFNAME_MAX], *save = NULL;
+	static char ports[PORT_LIST_SIZE];	/* the main loop only */
+	char err[256] = "", *save = NULL;
 
 	if (netdev_ovs_list_ports(&l->ovs, l->cfg.bridge, ports, sizeof(ports), err,
 				  sizeof(err)) < 0) {
 		NF_LOG(WARN, SPARE_LOG, "bridge %s: cannot list its ports: %s", l->cfg.bridge, err);
-		return;
+		return false;
 	}
 	for (char *p = strtok_r(ports, "\n", &save); p != NULL; p = strtok_r(NULL, "\n", &save))
-		if (port_base(p, base, sizeof(base)) && !in_use(base, arg))
-			spare_adopt_one(l, base);
+		if (fn(p, arg))
+			return true;
+	return false;
+}
+
+struct adopt_ctx {
+	struct orch_launcher *l;
+	bool (*in_use)(const char *base, void *arg);
+	void *arg;
+};
+
+static bool adopt_port(const char *port, void *arg)
+{
+	struct adopt_ctx *c = arg;
+	char base[ORCH_IFNAME_MAX];
+
+	if (port_base(port, base, sizeof(base)) && !c->in_use(base, c->arg))
+		spare_adopt_one(c->l, base);
+	return false;	/* every port */
+}
+
+void launcher_spares_adopt(struct orch_launcher *l, bool (*in_use)(const char *base, void *arg),
+			   void *arg)
+{
+	struct adopt_ctx c = { l, in_use, arg };
+
+	bridge_ports_find(l, adopt_port, &c);
+}
+
+static bool port_is(const char *port, void *arg)
+{
+	return strcmp(port, arg) == 0;
 }
 
 bool launcher_iface_ours(struct orch_launcher *l, const char *ifname)
 {
-	static char ports[PORT_LIST_SIZE];
-	char port[ORCH_IFNAME_MAX + 4], err[256], *save = NULL;
+	char port[ORCH_IFNAME_MAX + 4];
 
 	snprintf(port, sizeof(port), "%s-b", ifname);
-	if (netdev_ovs_list_ports(&l->ovs, l->cfg.bridge, ports, sizeof(ports), err,
-				  sizeof(err)) < 0)
-		return false;
-	for (char *p = strtok_r(ports, "\n", &save); p != NULL; p = strtok_r(NULL, "\n", &save))
-		if (strcmp(p, port) == 0)
-			return true;
-	return false;
+	return bridge_ports_find(l, port_is, port);
 }

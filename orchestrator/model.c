@@ -1,5 +1,4 @@
 /* The orchestrator's data model: names, validation of NF specs, and the JSON of specs and instances. */
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +10,7 @@
 #include "nfs/lb/lb.h"
 #include "nfs/nat/nat.h"
 #include "orchestrator/model.h"
+#include "orchestrator/netdev.h"
 
 #define AS_DEFAULT_OUT 0.8
 #define AS_DEFAULT_IN 0.3
@@ -279,27 +279,15 @@ static const char *const spec_fields_record[] = {
 };
 static const char *const uplink_fields[] = { "inside", "outside", NULL };
 
-bool orch_ifname_valid(const char *name)
-{
-	size_t len = strnlen(name, ORCH_IFNAME_MAX);
-
-	if (len == 0 || len >= ORCH_IFNAME_MAX || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
-			return false;
-	return true;
-}
-
 static int uplink_get(json_t *u, const char *key, char *out, char *err, size_t errsz)
 {
 	json_t *v = json_object_get(u, key);
 
 	if (v == NULL)
 		return bad(err, errsz, "uplinks.%s: is required (uplinks: {inside, outside})", key);
-	if (!json_is_string(v) || !orch_ifname_valid(json_string_value(v)))
-		return bad(err, errsz, "uplinks.%s: must be an interface name (1-15 characters of "
-			   "A-Z a-z 0-9 . _ -)", key);
+	if (!json_is_string(v) || !netdev_name_ok(json_string_value(v)))
+		return bad(err, errsz, "uplinks.%s: must be an interface name (1-15 characters, no "
+			   "'/', ':' or spaces)", key);
 	snprintf(out, ORCH_IFNAME_MAX, "%s", json_string_value(v));
 	return 0;
 }

@@ -40,9 +40,6 @@ struct orch_nf_spec {
 	uint64_t created_ms;
 };
 
-/* Whether 'name' can be an interface: 1-15 characters of [A-Za-z0-9._-], not "." or "..". */
-bool orch_ifname_valid(const char *name);
-
 enum orch_inst_state {
 	ORCH_INST_LAUNCHING,	/* process started, no heartbeat yet: receives no traffic */
 	ORCH_INST_READY,	/* heartbeat seen: in the steering slots */

@@ -165,6 +165,10 @@ int orch_spec_copy(struct orch_nf_spec *dst, const struct orch_nf_spec *src);
 
 /* orch_reconcile.c: the main loop's decisions. */
 void orch_reconcile(struct orch *o);
+/* Mark 'in' draining: out of the steering, SIGTERM once its counters stop (orch_reconcile.c). */
+void orch_inst_drain_begin(struct orch *o, struct orch_nf *nf, struct orch_inst *in);
+/* orch_scale.c: launch one instance or drain one toward the desired count and config. */
+void orch_scale_step(struct orch *o, struct orch_nf *nf);
 
 /* orch_push.c: publish the firewall rule sets and LB pools that are due (main loop). */
 void orch_push_configs(struct orch *o);

@@ -11,4 +11,8 @@ int tmpdir_make(const char *prefix, char *dir, size_t size);
 /* Remove 'dir' and everything below it. Nothing happens when 'dir' is "". */
 void tmpdir_remove(const char *dir);
 
+/* Remove the directories "/tmp/<prefix>-<pid>-*" whose test process <pid> is gone (it died
+ * without its .fini). */
+void tmpdir_sweep(const char *prefix);
+
 #endif

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -34,6 +33,7 @@
 #include "tests/harness/nfproc.h"
 #include "tests/harness/ovs.h"
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
 #define HB_MS 50
 #define HB_WAIT_MS 15000
@@ -114,37 +114,9 @@ static void pidns_leave(void)
 	sentinel = 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove the run dirs of test processes that died without their .fini. */
-static void run_dirs_sweep(void)
-{
-	DIR *d = opendir("/tmp");
-	struct dirent *e;
-	char path[300];
-	int pid;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (sscanf(e->d_name, "snf-launch-%d-", &pid) != 1 || pid <= 0 ||
-		    kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	if (d != NULL)
-		closedir(d);
-}
-
 static void run_dir_remove(void)
 {
-	if (run_dir[0] != '\0' && nftw(run_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
-		fprintf(stderr, "could not remove %s: %s\n", run_dir, strerror(errno));
+	tmpdir_remove(run_dir);
 	run_dir[0] = '\0';
 }
 
@@ -365,7 +337,7 @@ static void fixture_cfg(void)
 	snprintf(cfg.bridge, sizeof(cfg.bridge), "brl%d", (int)(getpid() % 1000000));
 	cfg.heartbeat_ms = HB_MS;
 	cfg.spare_ports = 0;	/* cleanup removes everything; spare_ports_are_reused sets it */
-	run_dirs_sweep();
+	tmpdir_sweep("snf-launch");
 	snprintf(run_dir, sizeof(run_dir), "/tmp/snf-launch-%d-XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(run_dir), "mkdtemp: %s", strerror(errno));
 	snprintf(cfg.run_dir, sizeof(cfg.run_dir), "%s/run", run_dir);

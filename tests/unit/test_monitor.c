@@ -1,9 +1,7 @@
 /* Heartbeat monitoring (orchestrator/monitor.c): the decision on synthetic heartbeats, and
  * real NF processes (build/tests/nf-passthru on net_null ports) publishing into a real Redis. */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -23,6 +21,7 @@
 #include "orchestrator/monitor.h"
 #include "tests/harness/nfproc.h"
 #include "tests/harness/redis_server.h"
+#include "tests/harness/tmpdir.h"
 
 #define HB_MS 50		/* the NFs' heartbeat interval in these tests */
 #define POLL_MS 10		/* the monitor's poll period in these tests */
@@ -259,33 +258,6 @@ static void teardown(void)
 	rmdir(dir);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-/* Remove the directories of test processes that died without their .fini. */
-static void dirs_sweep(void)
-{
-	DIR *d = opendir("/tmp");
-	struct dirent *e;
-	char path[300];
-	int pid;
-
-	while (d != NULL && (e = readdir(d)) != NULL) {
-		if (sscanf(e->d_name, "snf-mon-%d-", &pid) != 1 || pid <= 0 ||
-		    kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
-		nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	}
-	if (d != NULL)
-		closedir(d);
-}
-
 /* Criterion skips .fini when .init fails: undo what was done before failing. */
 static void setup(void)
 {
@@ -295,7 +267,7 @@ static void setup(void)
 
 	memset(&rs, 0, sizeof(rs));
 	memset(nfs, 0, sizeof(nfs));
-	dirs_sweep();
+	tmpdir_sweep("snf-mon");
 	snprintf(dir, sizeof(dir), "/tmp/snf-mon-%d-XXXXXX", (int)getpid());
 	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	ret = redis_server_start(&rs, NULL);

@@ -67,13 +67,19 @@ static void denied_connect_times_out(int port)
 	json_decref(r);
 }
 
-static long long rules_version(void)
+/* The integer at store key 'key', -1 when absent. */
+static long long store_int(const char *key)
 {
-	redisReply *r = redisCommand(rc, "GET fw:rules_ver");
+	redisReply *r = redisCommand(rc, "GET %s", key);
 	long long v = r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
 
 	freeReplyObject(r);
 	return v;
+}
+
+static long long rules_version(void)
+{
+	return store_int("fw:rules_ver");
 }
 
 /* PATCH the firewall's rules (deny everything): the running instances take the new rule
@@ -194,11 +200,7 @@ static int backend_conns(const char *addr)
 
 static long long pool_version(void)
 {
-	redisReply *r = redisCommand(rc, "GET lb:pool_ver");
-	long long v = r != NULL && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
-
-	freeReplyObject(r);
-	return v;
+	return store_int("lb:pool_ver");
 }
 
 /* 'n' connections of the probe with report 'report' connected, none broken, echoing. */
